@@ -1,0 +1,227 @@
+/*
+ * gm.h - the internal types and calls shared by gomem's subsystems.
+ *
+ * One header for all internal types (as mimalloc keeps them), so that each
+ * subsystem's .c files see the same definitions.  Nothing here is public:
+ * include/gomem.h is the API.
+ *
+ * Naming: gm_ is the prefix of everything; the domain words come from Go's
+ * runtime and mean one thing everywhere:
+ *   page      8 KiB, the unit of the page heap
+ *   arena     64 MiB of address space reserved PROT_NONE, committed as used
+ *   span      a run of pages holding one large object or many objects of one
+ *             size class; its allocation and mark bitmaps live in the span
+ *             record, out of band
+ *   spanclass size class * 2 + noscan
+ *   mcache    a thread's current span per span class (no lock)
+ *   mcentral  per span class lists of spans with and without free slots
+ *   mheap     the page heap: free runs of pages, coalesced
+ *   sweepgen  a span is swept when span->sweepgen == mheap.sweepgen
+ *
+ * Threads and safe points.  The collector stops the world with a signal.  A
+ * thread is never stopped inside the allocator or a goroutine switch: those
+ * regions are bracketed with gm_nostop_enter/gm_nostop_exit, and a stop
+ * request that arrives inside one is deferred to its exit.  So while the
+ * world is stopped every mcache and every scheduler is quiescent, and the
+ * collector may flush or walk them.
+ */
+#ifndef GM_H
+#define GM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include "gomem.h"
+
+#define GM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define GM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define GM_NOINLINE __attribute__((noinline))
+#define GM_INLINE static inline __attribute__((always_inline))
+#define GM_API __attribute__((visibility("default")))
+#define GM_NORETURN __attribute__((noreturn))
+#define GM_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* Functions that read memory conservatively (any word may look like a
+ * pointer, stacks are read below other frames) are skipped by sanitizers. */
+#define GM_NO_SANITIZE \
+    __attribute__((no_sanitize("address", "thread", "undefined"))) \
+    __attribute__((no_sanitize_address))
+
+#define GM_PAGE_SHIFT 13
+#define GM_PAGE_SIZE ((size_t)1 << GM_PAGE_SHIFT) /* 8 KiB */
+#define GM_ARENA_SHIFT 26
+#define GM_ARENA_SIZE ((size_t)1 << GM_ARENA_SHIFT) /* 64 MiB */
+#define GM_PAGES_PER_ARENA (GM_ARENA_SIZE / GM_PAGE_SIZE)
+#define GM_ADDR_BITS 48
+#define GM_ARENA_INDEX_LEN ((size_t)1 << (GM_ADDR_BITS - GM_ARENA_SHIFT))
+#define GM_MAX_SMALL_SIZE 32768
+#define GM_TINY_SIZE 16
+#define GM_MAX_OBJS_PER_SPAN 1024 /* 8 KiB / 8 B */
+#define GM_BITMAP_WORDS (GM_MAX_OBJS_PER_SPAN / 64)
+
+#include "heap/sizeclasses.h" /* generated: GM_NUM_SIZE_CLASSES, tables */
+
+#define GM_NUM_SPAN_CLASSES (GM_NUM_SIZE_CLASSES * 2)
+
+/* ---------------------------------------------------------------- errors */
+
+GM_NORETURN void gm_fatal(const char *fmt, ...) GM_PRINTF(1, 2);
+void gm_print(const char *fmt, ...) GM_PRINTF(1, 2); /* to stderr, no malloc */
+/* Writes at most n bytes of formatted text to buf; async-signal-safe subset
+ * of printf (%s %d %u %ld %lu %zu %p %x %lx %llu %lld %c %%, widths). */
+int gm_snprintf(char *buf, size_t n, const char *fmt, ...) GM_PRINTF(3, 4);
+void gm_write_stderr(const char *s, size_t n);
+
+/* -------------------------------------------------------------- os layer */
+
+/* Virtual memory (src/os/vm.c). */
+void *gm_os_reserve(size_t size, size_t align); /* PROT_NONE, NULL on fail */
+bool gm_os_commit(void *p, size_t size);          /* make read/write */
+void gm_os_decommit(void *p, size_t size);        /* back to PROT_NONE */
+void gm_os_release(void *p, size_t size);         /* give back the range */
+void gm_os_dontneed(void *p, size_t size);        /* pages to zero, RSS down */
+void *gm_os_alloc(size_t size);                   /* read/write, zeroed */
+void gm_os_free(void *p, size_t size);
+size_t gm_os_page_size(void);
+int gm_os_ncpu(void);
+uint64_t gm_nanotime(void);  /* monotonic */
+uint64_t gm_walltime(void);  /* ns since the Unix epoch */
+uint64_t gm_thread_cputime(void);
+uint64_t gm_process_cputime(void);
+
+/* A mutex that is safe to take in the allocator (no allocation, futex based,
+ * spins briefly). */
+typedef struct gm_mutex { _Atomic uint32_t state; } gm_mutex;
+#define GM_MUTEX_INIT {0}
+void gm_mutex_lock_slow(gm_mutex *m);
+void gm_mutex_unlock_slow(gm_mutex *m);
+GM_INLINE void gm_mutex_lock(gm_mutex *m) {
+    uint32_t expected = 0;
+    if (!atomic_compare_exchange_strong_explicit(&m->state, &expected, 1, memory_order_acquire,
+                                                 memory_order_relaxed))
+        gm_mutex_lock_slow(m);
+}
+GM_INLINE void gm_mutex_unlock(gm_mutex *m) {
+    if (atomic_exchange_explicit(&m->state, 0, memory_order_release) != 1)
+        gm_mutex_unlock_slow(m);
+}
+bool gm_mutex_trylock(gm_mutex *m);
+
+/* futex wrappers (src/os/futex.c): wait while *addr == val; timeout_ns < 0
+ * waits forever.  Returns on wake, on timeout, or on a signal. */
+void gm_futex_wait(_Atomic uint32_t *addr, uint32_t val, int64_t timeout_ns);
+void gm_futex_wake(_Atomic uint32_t *addr, int n);
+
+/* A one-shot-or-repeating event for parking threads: notify wakes a waiter. */
+typedef struct gm_note { _Atomic uint32_t seq; } gm_note;
+GM_INLINE uint32_t gm_note_seq(gm_note *n) { return atomic_load_explicit(&n->seq, memory_order_acquire); }
+void gm_note_wait(gm_note *n, uint32_t seen, int64_t timeout_ns); /* until seq != seen */
+void gm_note_notify_all(gm_note *n);
+
+/* --------------------------------------------------------------- threads */
+
+typedef struct gm_mcache gm_mcache;
+typedef struct gm_task_sched gm_task_sched; /* src/task: per-thread scheduler */
+
+/* A registered thread.  Records live in memory from gm_os_alloc and are kept
+ * on the global thread list while the thread is registered. */
+typedef struct gm_thread {
+    struct gm_thread *next, *prev; /* global list, under gm_threads_lock */
+    pthread_t pthread;
+    pid_t tid;
+    uint64_t id;
+    /* Bounds of the stack this thread is executing on now.  The scheduler
+     * updates them when it switches goroutine stacks (inside a no-stop
+     * region).  stack_hi is the end the stack grows away from. */
+    void *stack_lo, *stack_hi;
+    /* The thread's own (pthread) stack, as found at registration. */
+    void *os_stack_lo, *os_stack_hi;
+    /* Set by the stop handler: the stack pointer at the stop, after the
+     * registers were spilled below it. */
+    void *_Atomic stopped_sp;
+    /* No-stop regions: depth, and a stop that arrived inside one. */
+    volatile sig_atomic_t nostop;
+    volatile sig_atomic_t stop_pending;
+    /* Inside gm_blocking: the collector does not wait for this thread; its
+     * stack is scanned from blocking_sp. */
+    _Atomic int blocking;
+    void *blocking_sp;
+    bool dead; /* unregistering */
+    gm_mcache *mcache;
+    gm_task_sched *sched; /* NULL until the thread calls gm_go */
+} gm_thread;
+
+extern __thread gm_thread *gm_tls_thread;
+
+/* Returns this thread's record, registering the thread if needed. */
+gm_thread *gm_thread_self(void);
+GM_INLINE gm_thread *gm_thread_current(void) {
+    gm_thread *t = gm_tls_thread;
+    return GM_LIKELY(t != NULL) ? t : gm_thread_self();
+}
+
+/* No-stop regions (allocator, goroutine switch).  Nest. */
+void gm_stop_deferred(gm_thread *t); /* stops now for a deferred request */
+GM_INLINE void gm_nostop_enter(gm_thread *t) {
+    t->nostop++;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+GM_INLINE void gm_nostop_exit(gm_thread *t) {
+    atomic_signal_fence(memory_order_seq_cst);
+    if (--t->nostop == 0) {
+        atomic_signal_fence(memory_order_seq_cst);
+        if (GM_UNLIKELY(t->stop_pending))
+            gm_stop_deferred(t);
+    }
+}
+
+/* Stop and restart the world (src/os/stw.c).  The caller holds
+ * gm_threads_lock for the whole stop (so no thread registers or leaves).
+ * On return from gm_stop_world every other registered thread that is not in
+ * a blocking region is stopped outside any no-stop region. */
+extern gm_mutex gm_threads_lock;
+extern gm_thread *gm_threads; /* list head */
+void gm_stop_world(void);
+void gm_start_world(void);
+
+/* Stacks of parked goroutines (src/task).  Called with the world stopped;
+ * calls scan(lo, hi, ctx) for each range of a thread's parked goroutine
+ * stacks (and the memory that holds the save areas of copy stacks). */
+typedef void (*gm_scan_fn)(const void *lo, const void *hi, void *ctx);
+void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx);
+/* Called with the world stopped during a collection: release the unused
+ * pages of parked growable stacks. */
+void gm_task_shrink_stacks(gm_thread *t);
+/* Called when a registered thread unregisters (at its exit or by
+ * gm_thread_unregister), before its record is freed; not with the world
+ * stopped.  The scheduler runs or drops what the thread still has. */
+void gm_task_thread_exit(gm_thread *t);
+/* Resident and reserved bytes of goroutine stacks, as the kernel counts. */
+void gm_task_stack_stats(uint64_t *inuse, uint64_t *sys);
+
+/* ----------------------------------------------------------------- config */
+
+typedef struct gm_config {
+    int gc_percent;       /* < 0: off */
+    int64_t memory_limit; /* INT64_MAX: none */
+    int procs;
+    bool gctrace;
+    bool gccheckmark;
+    int stack_kind;       /* GM_STACK_GROWABLE or GM_STACK_COPY */
+    size_t stack_max;
+} gm_config;
+extern gm_config gm_cfg;
+/* Reads GOMEM_* once (idempotent, thread-safe). */
+void gm_init(void);
+extern _Atomic int gm_initialized;
+GM_INLINE void gm_ensure_init(void) {
+    if (GM_UNLIKELY(!atomic_load_explicit(&gm_initialized, memory_order_acquire)))
+        gm_init();
+}
+
+#endif /* GM_H */

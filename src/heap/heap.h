@@ -1,0 +1,248 @@
+/*
+ * heap.h - the heap's types: spans, arenas, mcache, mcentral, mheap.
+ *
+ * Object state.  A span holds nelems slots of elemsize bytes.  Three bitmaps
+ * live in the span record, out of band, each ceil(nelems/64) words:
+ *
+ *   alloc_bits  a slot was allocated when the span was last swept or reset;
+ *   mark_bits   the collector found the slot reachable (this cycle);
+ *   free_bits   gm_free released the slot; applied at the next reset/sweep.
+ *
+ * While a span is cached by a thread's mcache, that thread allocates the free
+ * slots (alloc_bits clear) in address order: freeindex is the slot after the
+ * last one handed out and alloc_cache holds the inverted alloc_bits word from
+ * freeindex on, so the next free slot is one ctz away.  Hence
+ *
+ *   allocated(i) = (i < freeindex || alloc_bits[i]) && !free_bits[i]
+ *
+ * A span that is not cached always has freeindex == 0.  When a thread gives a
+ * span back (uncache) it folds the slots below freeindex into alloc_bits; when
+ * a thread takes one (reset) it applies free_bits.  Only the span's owner (the
+ * mcache that caches it, or whoever holds it off every list) writes alloc_bits
+ * and freeindex; anyone may read them (relaxed atomics) and set free_bits.
+ *
+ * Sweeping.  mheap.sweepgen grows by 2 each cycle.  For a span s:
+ *   s.sweepgen == sg - 2   needs sweeping
+ *   s.sweepgen == sg - 1   being swept
+ *   s.sweepgen == sg       swept, ready to use
+ * Sweeping makes mark_bits the new alloc_bits (minus free_bits) and clears
+ * mark_bits: swapping the two arrays, as Go does.
+ *
+ * Span lookup.  Every page of an in-use span maps to it through the arena
+ * index (gm_arena_index[addr >> 26]->spans[page]); a free span maps at least
+ * its first and last page, for coalescing.
+ */
+#ifndef GM_HEAP_H
+#define GM_HEAP_H
+
+#include "gm.h"
+
+enum { GM_SPAN_DEAD = 0, GM_SPAN_FREE = 1, GM_SPAN_INUSE = 2 };
+
+/* Span class: size class * 2 + noscan.  Class 0 is for large objects.  One
+ * extra span class holds the tiny allocator's 16-byte blocks, so that a
+ * pointer into a tiny block is known for what it is. */
+#define GM_TINY_SPANCLASS GM_NUM_SPAN_CLASSES
+#define GM_ALL_SPAN_CLASSES (GM_NUM_SPAN_CLASSES + 1)
+
+GM_INLINE uint8_t gm_spanclass(uint32_t sizeclass, bool noscan) {
+    return (uint8_t)(sizeclass << 1 | (noscan ? 1 : 0));
+}
+GM_INLINE bool gm_spanclass_noscan(uint8_t sc) { return sc == GM_TINY_SPANCLASS || (sc & 1); }
+GM_INLINE uint32_t gm_spanclass_sizeclass(uint8_t sc) {
+    return sc == GM_TINY_SPANCLASS ? 2 : (uint32_t)sc >> 1;
+}
+
+/* Lists a span may be on (span->list), for moving it in O(1). */
+enum { GM_LIST_NONE = 0, GM_LIST_HEAP_FREE, GM_LIST_PARTIAL, GM_LIST_FULL, GM_LIST_LARGE };
+
+typedef struct gm_span {
+    struct gm_span *next, *prev;
+    uintptr_t base;
+    size_t npages;
+    uint32_t elemsize;   /* bytes per slot; for a large span, the whole span */
+    uint32_t divmagic;   /* slot index = (offset * divmagic) >> 32 */
+    uint16_t nelems;
+    uint16_t nwords;     /* bitmap words */
+    uint8_t spanclass;
+    _Atomic uint8_t state;
+    uint8_t list;        /* GM_LIST_*, under the lock of that list */
+    uint8_t list_set;    /* which of the two sweep sets (mcentral lists) */
+    bool needzero;       /* memory may be dirty: zero objects on allocation */
+    bool scavenged;      /* free span whose pages went back to the OS */
+    _Atomic bool cached; /* owned by an mcache (set under the mcentral lock) */
+    _Atomic uint16_t freeindex;
+    _Atomic uint16_t nalloc; /* allocated slots at the last reset/uncache/sweep */
+    uint64_t alloc_cache;
+    _Atomic uint32_t sweepgen;
+    _Atomic uint32_t nfreed; /* free_bits set and not applied yet */
+    _Atomic uint64_t *alloc_bits;
+    _Atomic uint64_t *mark_bits;
+    _Atomic uint64_t *free_bits;
+    void *specials;      /* finalizers, cleanups, weak handles (src/gc) */
+    gm_mutex specials_lock;
+    _Atomic uint64_t bits[]; /* 3 * nwords: the arrays above point in here */
+} gm_span;
+
+/* 64 MiB of address space: the span of each of its pages. */
+typedef struct gm_arena {
+    uintptr_t base;
+    size_t committed; /* bytes from base made read/write */
+    gm_span *_Atomic spans[GM_PAGES_PER_ARENA];
+} gm_arena;
+
+extern gm_arena *_Atomic *gm_arena_index;
+
+/* The span that owns address p, or NULL.  The span may be free or stale;
+ * callers check state and bounds. */
+GM_INLINE gm_span *gm_span_of_raw(uintptr_t p) {
+    if (GM_UNLIKELY(p >> GM_ADDR_BITS))
+        return NULL;
+    gm_arena *a = atomic_load_explicit(&gm_arena_index[p >> GM_ARENA_SHIFT], memory_order_acquire);
+    if (!a)
+        return NULL;
+    return atomic_load_explicit(&a->spans[(p & (GM_ARENA_SIZE - 1)) >> GM_PAGE_SHIFT],
+                                memory_order_acquire);
+}
+
+/* The in-use span that contains p, or NULL. */
+GM_INLINE gm_span *gm_span_of(uintptr_t p) {
+    gm_span *s = gm_span_of_raw(p);
+    if (!s || atomic_load_explicit(&s->state, memory_order_acquire) != GM_SPAN_INUSE ||
+        p < s->base || p >= s->base + (s->npages << GM_PAGE_SHIFT))
+        return NULL;
+    return s;
+}
+
+GM_INLINE uintptr_t gm_span_index(const gm_span *s, uintptr_t p) {
+    return (uintptr_t)(((uint64_t)(p - s->base) * s->divmagic) >> 32);
+}
+
+GM_INLINE bool gm_bit(_Atomic uint64_t *bits, uintptr_t i) {
+    return (atomic_load_explicit(&bits[i >> 6], memory_order_relaxed) >> (i & 63)) & 1;
+}
+
+GM_INLINE bool gm_span_allocated(gm_span *s, uintptr_t i) {
+    return (i < atomic_load_explicit(&s->freeindex, memory_order_relaxed) || gm_bit(s->alloc_bits, i)) &&
+           !gm_bit(s->free_bits, i);
+}
+
+/* ------------------------------------------------------------------ mheap */
+
+#define GM_HEAP_EXACT_LISTS 128
+
+typedef struct gm_mheap {
+    gm_mutex lock;
+    gm_span free_exact[GM_HEAP_EXACT_LISTS]; /* sentinels: free runs of n pages */
+    gm_span free_large;                       /* sentinel: runs >= 128 pages */
+    _Atomic uint32_t sweepgen;
+    /* Accounting, in bytes (under lock unless atomic). */
+    _Atomic uint64_t sys;       /* committed */
+    _Atomic uint64_t reserved;  /* address space */
+    _Atomic uint64_t inuse;     /* pages of in-use spans */
+    _Atomic uint64_t released;  /* free pages given back to the OS */
+    _Atomic uint64_t meta;      /* span records, arena records */
+} gm_mheap;
+extern gm_mheap gm_heap;
+
+gm_span *gm_heap_alloc_span(size_t npages, uint8_t spanclass); /* in use, swept */
+void gm_heap_free_span(gm_span *s);
+/* Returns free pages to the OS until at most keep bytes of free, committed,
+ * not-yet-released pages remain.  Returns bytes released. */
+uint64_t gm_heap_scavenge(uint64_t keep);
+void gm_heap_idle_bytes(uint64_t *idle, uint64_t *released);
+
+/* span.c */
+gm_span *gm_span_record_alloc(uint16_t nwords);
+void gm_span_record_free(gm_span *s);
+void gm_span_init_objects(gm_span *s, uint8_t spanclass);
+/* Folds the slots below freeindex into alloc_bits (uncache). */
+void gm_span_fold_freeindex(gm_span *s);
+/* Applies pending frees to alloc_bits; returns how many it applied. */
+uint32_t gm_span_apply_frees(gm_span *s);
+/* Loads alloc_cache for the word that holds freeindex. */
+void gm_span_refill_cache(gm_span *s);
+uint32_t gm_span_count_alloc(gm_span *s);
+
+/* --------------------------------------------------------------- mcentral */
+
+/* Two sets of lists per span class, swept and unswept; which is which flips
+ * every cycle (set index = sweepgen / 2 % 2 is the swept one). */
+typedef struct gm_mcentral {
+    gm_mutex lock;
+    uint8_t spanclass;
+    gm_span partial[2]; /* sentinels: spans with free slots */
+    gm_span full[2];    /* sentinels: spans without */
+} gm_mcentral;
+extern gm_mcentral gm_central[GM_ALL_SPAN_CLASSES];
+
+gm_span *gm_mcentral_cache_span(gm_mcentral *c);
+void gm_mcentral_uncache_span(gm_mcentral *c, gm_span *s);
+/* A gm_free made the first pending free of an uncached span. */
+void gm_mcentral_span_freed(gm_mcentral *c, gm_span *s);
+
+/* List helpers (sentinel-based doubly linked lists). */
+GM_INLINE void gm_list_init(gm_span *head) { head->next = head->prev = head; }
+GM_INLINE bool gm_list_empty(const gm_span *head) { return head->next == head; }
+GM_INLINE void gm_list_push(gm_span *head, gm_span *s) {
+    s->next = head->next;
+    s->prev = head;
+    head->next->prev = s;
+    head->next = s;
+}
+GM_INLINE void gm_list_remove(gm_span *s) {
+    s->prev->next = s->next;
+    s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+}
+
+/* Large objects' spans, in two sweep sets like an mcentral's lists. */
+typedef struct gm_large_spans {
+    gm_mutex lock;
+    gm_span set[2];
+} gm_large_spans;
+extern gm_large_spans gm_large;
+
+/* ----------------------------------------------------------------- mcache */
+
+struct gm_mcache {
+    gm_span *alloc[GM_ALL_SPAN_CLASSES]; /* never NULL: &gm_empty_span */
+    uintptr_t tiny;                      /* current tiny block, or 0 */
+    uintptr_t tiny_offset;
+    /* Statistics, flushed into the global counters at uncache and at GC. */
+    uint64_t nmalloc;     /* objects allocated in spans already given back */
+    uint64_t nfree;       /* objects freed by gm_free */
+    uint64_t bytes_freed;
+    uint64_t tiny_allocs;
+};
+extern gm_span gm_empty_span;
+
+void gm_mcache_init(gm_mcache *mc);
+void *gm_mcache_refill(gm_mcache *mc, uint8_t spanclass); /* returns an object */
+void gm_mcache_release_all(gm_mcache *mc);               /* uncache every span */
+
+/* ----------------------------------------------------------------- malloc */
+
+/* Global counters (atomics), read by memstats and the pacer. */
+typedef struct gm_heap_stats {
+    _Atomic uint64_t heap_live;    /* bytes in cached spans + allocated objects */
+    _Atomic uint64_t nmalloc;      /* small objects, counted at uncache */
+    _Atomic uint64_t nfree;
+    _Atomic uint64_t total_alloc;  /* bytes */
+    _Atomic uint64_t bytes_freed;
+    _Atomic uint64_t large_alloc;  /* large objects: count, bytes */
+    _Atomic uint64_t large_alloc_bytes;
+    _Atomic uint64_t large_free;
+    _Atomic uint64_t large_free_bytes;
+    _Atomic uint64_t tiny_allocs;
+} gm_heap_stats;
+extern gm_heap_stats gm_hstats;
+
+void *gm_alloc_large(size_t size, bool noscan);
+/* Sweeps span s if it needs it (claims it first).  Returns true if it swept
+ * it; *freed_span is set if the span became empty and was freed. */
+bool gm_sweep_span(gm_span *s, bool *freed_span);
+/* The collector's hook on the allocation slow path (src/gc/pacer.c). */
+void gm_gc_on_heap_growth(void);
+
+#endif /* GM_HEAP_H */

@@ -1,0 +1,137 @@
+/*
+ * mcentral.c - per span class lists of spans, shared by all threads.
+ *
+ * Each span class has spans with free slots (partial) and without (full),
+ * each in two sets: the swept set and the unswept set.  Which set is which
+ * is (sweepgen / 2) % 2, so finishing a collection (sweepgen += 2) turns
+ * every swept list into an unswept one without touching a span.
+ *
+ * A thread whose cached span is exhausted gives it back here (uncache) and
+ * asks for another (cache_span): a swept partial span if there is one, else
+ * an unswept span it sweeps itself (lazy sweeping), else a fresh span from
+ * the page heap.  A span on a list belongs to the list: whoever pops it
+ * under the lock owns it until it pushes it back or caches it.
+ */
+#include "heap/heap.h"
+
+gm_mcentral gm_central[GM_ALL_SPAN_CLASSES];
+
+void gm_mcentral_init(void) {
+    for (int i = 0; i < GM_ALL_SPAN_CLASSES; i++) {
+        gm_mcentral *c = &gm_central[i];
+        c->spanclass = (uint8_t)i;
+        for (int k = 0; k < 2; k++) {
+            gm_list_init(&c->partial[k]);
+            gm_list_init(&c->full[k]);
+        }
+    }
+}
+
+static inline unsigned swept_set(void) {
+    return (atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire) / 2) % 2;
+}
+
+static void push(gm_mcentral *c, gm_span *s, bool partial, unsigned set) {
+    s->list = partial ? GM_LIST_PARTIAL : GM_LIST_FULL;
+    s->list_set = (uint8_t)set;
+    gm_list_push(partial ? &c->partial[set] : &c->full[set], s);
+}
+
+static gm_span *pop(gm_span *head) {
+    if (gm_list_empty(head))
+        return NULL;
+    gm_span *s = head->next;
+    gm_list_remove(s);
+    s->list = GM_LIST_NONE;
+    return s;
+}
+
+/* Prepares a span the caller owns for allocation: applies pending frees and
+ * points freeindex at the first free slot.  Returns false if it has none. */
+static bool prepare(gm_span *s) {
+    gm_span_apply_frees(s);
+    s->nalloc = (uint16_t)gm_span_count_alloc(s);
+    atomic_store_explicit(&s->freeindex, 0, memory_order_relaxed);
+    gm_span_refill_cache(s);
+    return s->nalloc < s->nelems;
+}
+
+gm_span *gm_mcentral_cache_span(gm_mcentral *c) {
+    gm_mutex_lock(&c->lock);
+    unsigned swept = swept_set(), unswept = swept ^ 1;
+    gm_span *s;
+    while ((s = pop(&c->partial[swept])) != NULL) {
+        if (prepare(s))
+            goto have;
+        push(c, s, false, swept);
+    }
+    /* Sweep unswept spans until one has room. */
+    for (int which = 0; which < 2; which++) {
+        gm_span *head = which == 0 ? &c->partial[unswept] : &c->full[unswept];
+        while ((s = pop(head)) != NULL) {
+            gm_mutex_unlock(&c->lock);
+            bool freed = false;
+            gm_sweep_span(s, &freed);
+            gm_mutex_lock(&c->lock);
+            if (freed)
+                continue;
+            if (prepare(s))
+                goto have;
+            push(c, s, false, swept_set());
+        }
+    }
+    gm_mutex_unlock(&c->lock);
+    uint32_t sizeclass = gm_spanclass_sizeclass(c->spanclass);
+    s = gm_heap_alloc_span(gm_class_to_npages[sizeclass], c->spanclass);
+    if (!s)
+        return NULL;
+    gm_span_refill_cache(s);
+    s->cached = true;
+    return s;
+have:
+    s->cached = true;
+    gm_mutex_unlock(&c->lock);
+    return s;
+}
+
+void gm_mcentral_uncache_span(gm_mcentral *c, gm_span *s) {
+    gm_span_fold_freeindex(s);
+    s->nalloc = (uint16_t)gm_span_count_alloc(s);
+    gm_mutex_lock(&c->lock);
+    s->cached = false;
+    bool room = s->nalloc < s->nelems || atomic_load_explicit(&s->nfreed, memory_order_acquire) > 0;
+    push(c, s, room, swept_set());
+    gm_mutex_unlock(&c->lock);
+}
+
+void gm_mcentral_span_freed(gm_mcentral *c, gm_span *s) {
+    gm_mutex_lock(&c->lock);
+    if (s->cached || s->list == GM_LIST_NONE ||
+        atomic_load_explicit(&s->sweepgen, memory_order_acquire) !=
+            atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire)) {
+        gm_mutex_unlock(&c->lock);
+        return;
+    }
+    uint32_t nfreed = atomic_load_explicit(&s->nfreed, memory_order_acquire);
+    if (nfreed >= s->nalloc) {
+        /* Every object freed: the pages go back to the page heap. */
+        gm_list_remove(s);
+        s->list = GM_LIST_NONE;
+        gm_mutex_unlock(&c->lock);
+        gm_span_apply_frees(s);
+        if (gm_span_count_alloc(s) == 0) {
+            gm_heap_free_span(s);
+            return;
+        }
+        gm_mutex_lock(&c->lock);
+        s->nalloc = (uint16_t)gm_span_count_alloc(s);
+        push(c, s, true, swept_set());
+        gm_mutex_unlock(&c->lock);
+        return;
+    }
+    if (s->list == GM_LIST_FULL) {
+        gm_list_remove(s);
+        push(c, s, true, s->list_set);
+    }
+    gm_mutex_unlock(&c->lock);
+}

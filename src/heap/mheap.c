@@ -1,0 +1,306 @@
+/*
+ * mheap.c - the page heap: arenas, free runs of pages, coalescing.
+ *
+ * Address space is reserved in 64 MiB-aligned regions of whole arenas
+ * (PROT_NONE, MAP_NORESERVE).  Each arena has a record with the span of each
+ * of its pages, reached in O(1) through gm_arena_index.  Memory is committed
+ * (made read/write) from the bottom of each arena up, in 2 MiB steps, as
+ * spans are handed out: pages are always carved from the low end of a free
+ * run, so everything above an arena's watermark is free and the mapping
+ * stays two VMAs per arena at most.
+ *
+ * Free runs of pages are spans in state FREE, on an exact-size list (runs of
+ * fewer than 128 pages) or on the large list (best fit, lowest address on a
+ * tie).  A freed span merges with free neighbours at once.  Each free span
+ * knows whether its memory may be dirty (needzero) and whether it was given
+ * back to the OS (scavenged; the pages then read as zero).
+ *
+ * Everything here runs under gm_heap.lock.
+ */
+#include <string.h>
+
+#include "heap/heap.h"
+
+#define COMMIT_STEP ((size_t)2 << 20)
+
+gm_mheap gm_heap;
+gm_arena *_Atomic *gm_arena_index;
+
+void gm_heap_init_lists(void) {
+    for (int i = 0; i < GM_HEAP_EXACT_LISTS; i++)
+        gm_list_init(&gm_heap.free_exact[i]);
+    gm_list_init(&gm_heap.free_large);
+    gm_arena_index = gm_os_reserve(GM_ARENA_INDEX_LEN * sizeof(gm_arena *), 0);
+    if (!gm_arena_index || !gm_os_commit(gm_arena_index, GM_ARENA_INDEX_LEN * sizeof(gm_arena *)))
+        gm_fatal("cannot reserve the arena index (%zu bytes)", GM_ARENA_INDEX_LEN * sizeof(gm_arena *));
+    atomic_store(&gm_heap.sweepgen, 2);
+}
+
+static gm_arena *arena_of(uintptr_t p) {
+    return atomic_load_explicit(&gm_arena_index[p >> GM_ARENA_SHIFT], memory_order_relaxed);
+}
+
+/* Points the arena index entries of pages [first, first+n) at s. */
+static void set_spans(uintptr_t base, size_t npages, gm_span *s) {
+    for (size_t i = 0; i < npages; i++) {
+        uintptr_t p = base + (i << GM_PAGE_SHIFT);
+        gm_arena *a = arena_of(p);
+        atomic_store_explicit(&a->spans[(p & (GM_ARENA_SIZE - 1)) >> GM_PAGE_SHIFT], s,
+                              memory_order_release);
+    }
+}
+
+static void set_span_ends(gm_span *s) {
+    set_spans(s->base, 1, s);
+    if (s->npages > 1)
+        set_spans(s->base + ((s->npages - 1) << GM_PAGE_SHIFT), 1, s);
+}
+
+static gm_span *free_list_for(size_t npages) {
+    return npages < GM_HEAP_EXACT_LISTS ? &gm_heap.free_exact[npages] : &gm_heap.free_large;
+}
+
+/* Bytes of [base, base+size) that are committed. */
+static size_t committed_part(uintptr_t base, size_t size) {
+    size_t n = 0;
+    uintptr_t end = base + size;
+    for (uintptr_t p = base; p < end;) {
+        gm_arena *a = arena_of(p);
+        uintptr_t aend = a->base + GM_ARENA_SIZE;
+        uintptr_t stop = end < aend ? end : aend;
+        uintptr_t cend = a->base + a->committed;
+        if (cend > p)
+            n += (cend < stop ? cend : stop) - p;
+        p = stop;
+    }
+    return n;
+}
+
+static void insert_free(gm_span *s) {
+    atomic_store_explicit(&s->state, GM_SPAN_FREE, memory_order_release);
+    s->list = GM_LIST_HEAP_FREE;
+    set_span_ends(s);
+    gm_list_push(free_list_for(s->npages), s);
+}
+
+static void remove_free(gm_span *s) {
+    gm_list_remove(s);
+    s->list = GM_LIST_NONE;
+}
+
+/* Merges free span b into free span a (b directly follows a). */
+static void merge_into(gm_span *a, gm_span *b) {
+    if (a->scavenged != b->scavenged) {
+        /* Count the released pages of the merged run as not released. */
+        gm_span *r = a->scavenged ? a : b;
+        atomic_fetch_sub_explicit(&gm_heap.released,
+                                  committed_part(r->base, r->npages << GM_PAGE_SHIFT),
+                                  memory_order_relaxed);
+        a->scavenged = false;
+        a->needzero = true;
+    } else {
+        a->needzero = a->needzero || b->needzero;
+    }
+    a->npages += b->npages;
+    gm_span_record_free(b);
+}
+
+static gm_span *find_free(size_t npages) {
+    for (size_t n = npages; n < GM_HEAP_EXACT_LISTS; n++)
+        if (!gm_list_empty(&gm_heap.free_exact[n]))
+            return gm_heap.free_exact[n].next;
+    gm_span *best = NULL;
+    for (gm_span *s = gm_heap.free_large.next; s != &gm_heap.free_large; s = s->next) {
+        if (s->npages < npages)
+            continue;
+        if (!best || s->npages < best->npages || (s->npages == best->npages && s->base < best->base))
+            best = s;
+    }
+    return best;
+}
+
+/* Reserves a new region of whole arenas for at least npages. */
+static bool grow(size_t npages) {
+    size_t bytes = (npages << GM_PAGE_SHIFT);
+    size_t size = (bytes + GM_ARENA_SIZE - 1) & ~(GM_ARENA_SIZE - 1);
+    if (size < bytes)
+        return false;
+    void *region = gm_os_reserve(size, GM_ARENA_SIZE);
+    if (!region)
+        return false;
+    uintptr_t base = (uintptr_t)region;
+    if ((base + size) >> GM_ADDR_BITS) {
+        gm_os_release(region, size);
+        return false;
+    }
+    for (uintptr_t p = base; p < base + size; p += GM_ARENA_SIZE) {
+        gm_arena *a = gm_os_alloc(sizeof(gm_arena));
+        if (!a) {
+            gm_os_release(region, size);
+            return false;
+        }
+        a->base = p;
+        a->committed = 0;
+        atomic_fetch_add_explicit(&gm_heap.meta, sizeof(gm_arena), memory_order_relaxed);
+        atomic_store_explicit(&gm_arena_index[p >> GM_ARENA_SHIFT], a, memory_order_release);
+    }
+    atomic_fetch_add_explicit(&gm_heap.reserved, size, memory_order_relaxed);
+    gm_span *s = gm_span_record_alloc(1);
+    s->base = base;
+    s->npages = size >> GM_PAGE_SHIFT;
+    s->needzero = false;
+    s->scavenged = false;
+    insert_free(s);
+    return true;
+}
+
+/* Makes [base, base+size) read/write, raising each arena's watermark. */
+static bool commit(uintptr_t base, size_t size) {
+    uintptr_t end = base + size;
+    for (uintptr_t p = base; p < end;) {
+        gm_arena *a = arena_of(p);
+        uintptr_t aend = a->base + GM_ARENA_SIZE;
+        uintptr_t stop = end < aend ? end : aend;
+        size_t need = stop - a->base;
+        if (need > a->committed) {
+            size_t target = (need + COMMIT_STEP - 1) & ~(COMMIT_STEP - 1);
+            if (target > GM_ARENA_SIZE)
+                target = GM_ARENA_SIZE;
+            if (!gm_os_commit((void *)(a->base + a->committed), target - a->committed))
+                return false;
+            atomic_fetch_add_explicit(&gm_heap.sys, target - a->committed, memory_order_relaxed);
+            a->committed = target;
+        }
+        p = stop;
+    }
+    return true;
+}
+
+gm_span *gm_heap_alloc_span(size_t npages, uint8_t spanclass) {
+    gm_mutex_lock(&gm_heap.lock);
+    gm_span *s = find_free(npages);
+    if (!s) {
+        if (!grow(npages)) {
+            gm_mutex_unlock(&gm_heap.lock);
+            return NULL;
+        }
+        s = find_free(npages);
+    }
+    remove_free(s);
+    if (s->npages > npages) {
+        gm_span *rest = gm_span_record_alloc(1);
+        rest->base = s->base + (npages << GM_PAGE_SHIFT);
+        rest->npages = s->npages - npages;
+        rest->needzero = s->needzero;
+        rest->scavenged = s->scavenged;
+        s->npages = npages;
+        insert_free(rest);
+    }
+    size_t bytes = npages << GM_PAGE_SHIFT;
+    if (!commit(s->base, bytes)) {
+        insert_free(s);
+        gm_mutex_unlock(&gm_heap.lock);
+        return NULL;
+    }
+    if (s->scavenged) {
+        atomic_fetch_sub_explicit(&gm_heap.released, bytes, memory_order_relaxed);
+        s->scavenged = false;
+    }
+    /* The record of a free span has one bitmap word; an in-use span needs
+     * as many as its slot count asks for. */
+    uint32_t sizeclass = gm_spanclass_sizeclass(spanclass);
+    uint16_t nwords = sizeclass ? (uint16_t)((gm_class_to_nobjs[sizeclass] + 63) / 64) : 1;
+    gm_span *r = s;
+    if (nwords != s->nwords) {
+        r = gm_span_record_alloc(nwords);
+        r->base = s->base;
+        r->npages = s->npages;
+        r->needzero = s->needzero;
+        gm_span_record_free(s);
+    }
+    gm_span_init_objects(r, spanclass);
+    atomic_store_explicit(&r->sweepgen, atomic_load_explicit(&gm_heap.sweepgen, memory_order_relaxed),
+                          memory_order_relaxed);
+    r->list = GM_LIST_NONE;
+    set_spans(r->base, npages, r);
+    atomic_store_explicit(&r->state, GM_SPAN_INUSE, memory_order_release);
+    atomic_fetch_add_explicit(&gm_heap.inuse, bytes, memory_order_relaxed);
+    gm_mutex_unlock(&gm_heap.lock);
+    return r;
+}
+
+void gm_heap_free_span(gm_span *s) {
+    gm_mutex_lock(&gm_heap.lock);
+    size_t bytes = s->npages << GM_PAGE_SHIFT;
+    atomic_fetch_sub_explicit(&gm_heap.inuse, bytes, memory_order_relaxed);
+    /* Interior pages map to nothing; the ends map to the free span. */
+    if (s->npages > 2)
+        set_spans(s->base + GM_PAGE_SIZE, s->npages - 2, NULL);
+    gm_span *f = s;
+    if (s->nwords != 1) {
+        f = gm_span_record_alloc(1);
+        f->base = s->base;
+        f->npages = s->npages;
+        gm_span_record_free(s);
+    }
+    f->needzero = true;
+    f->scavenged = false;
+    f->specials = NULL;
+    gm_span *prev = gm_span_of_raw(f->base - 1);
+    if (arena_of(f->base - 1) && prev && atomic_load_explicit(&prev->state, memory_order_relaxed) == GM_SPAN_FREE &&
+        prev->base + (prev->npages << GM_PAGE_SHIFT) == f->base) {
+        remove_free(prev);
+        merge_into(prev, f);
+        f = prev;
+    }
+    uintptr_t after = f->base + (f->npages << GM_PAGE_SHIFT);
+    gm_span *next = arena_of(after) ? gm_span_of_raw(after) : NULL;
+    if (next && atomic_load_explicit(&next->state, memory_order_relaxed) == GM_SPAN_FREE && next->base == after) {
+        remove_free(next);
+        merge_into(f, next);
+    }
+    insert_free(f);
+    gm_mutex_unlock(&gm_heap.lock);
+}
+
+static uint64_t scavenge_list(gm_span *head, uint64_t *excess) {
+    uint64_t done = 0;
+    for (gm_span *s = head->next; s != head && *excess > 0; s = s->next) {
+        if (s->scavenged)
+            continue;
+        size_t size = s->npages << GM_PAGE_SHIFT;
+        size_t c = committed_part(s->base, size);
+        if (c == 0)
+            continue;
+        gm_os_dontneed((void *)s->base, size);
+        s->scavenged = true;
+        s->needzero = false;
+        atomic_fetch_add_explicit(&gm_heap.released, c, memory_order_relaxed);
+        done += c;
+        *excess = *excess > c ? *excess - c : 0;
+    }
+    return done;
+}
+
+uint64_t gm_heap_scavenge(uint64_t keep) {
+    gm_mutex_lock(&gm_heap.lock);
+    uint64_t sys = atomic_load_explicit(&gm_heap.sys, memory_order_relaxed);
+    uint64_t inuse = atomic_load_explicit(&gm_heap.inuse, memory_order_relaxed);
+    uint64_t released = atomic_load_explicit(&gm_heap.released, memory_order_relaxed);
+    uint64_t unreleased_idle = sys - inuse - released;
+    uint64_t excess = unreleased_idle > keep ? unreleased_idle - keep : 0;
+    uint64_t done = 0;
+    /* Large runs first: fewest system calls per byte. */
+    done += scavenge_list(&gm_heap.free_large, &excess);
+    for (int n = GM_HEAP_EXACT_LISTS - 1; n > 0 && excess > 0; n--)
+        done += scavenge_list(&gm_heap.free_exact[n], &excess);
+    gm_mutex_unlock(&gm_heap.lock);
+    return done;
+}
+
+void gm_heap_idle_bytes(uint64_t *idle, uint64_t *released) {
+    uint64_t sys = atomic_load_explicit(&gm_heap.sys, memory_order_relaxed);
+    uint64_t inuse = atomic_load_explicit(&gm_heap.inuse, memory_order_relaxed);
+    *idle = sys > inuse ? sys - inuse : 0;
+    *released = atomic_load_explicit(&gm_heap.released, memory_order_relaxed);
+}

@@ -1,0 +1,129 @@
+/*
+ * span.c - span records and the slot bitmaps inside them.
+ *
+ * A span record is a header plus three bitmaps of nwords 64-bit words each
+ * (alloc, mark, free; see heap.h for what the bits mean).  Records come from
+ * pools per nwords, carved from chunks of anonymous memory and never given
+ * back to the OS, so a stale pointer to a record (from the arena index) is
+ * always safe to read: readers check state and bounds.
+ */
+#include <string.h>
+
+#include "heap/heap.h"
+
+#define RECORD_CHUNK (256 * 1024)
+
+static gm_mutex records_lock = GM_MUTEX_INIT;
+static gm_span *free_records[GM_BITMAP_WORDS + 1];
+static char *chunk_cur, *chunk_end;
+
+static size_t record_size(uint16_t nwords) {
+    size_t n = sizeof(gm_span) + 3 * (size_t)nwords * sizeof(uint64_t);
+    return (n + 63) & ~(size_t)63;
+}
+
+gm_span *gm_span_record_alloc(uint16_t nwords) {
+    size_t size = record_size(nwords);
+    gm_mutex_lock(&records_lock);
+    gm_span *s = free_records[nwords];
+    if (s) {
+        free_records[nwords] = s->next;
+    } else {
+        if (chunk_cur == NULL || (size_t)(chunk_end - chunk_cur) < size) {
+            chunk_cur = gm_os_alloc(RECORD_CHUNK);
+            if (!chunk_cur)
+                gm_fatal("out of memory allocating span records (%zu bytes)", (size_t)RECORD_CHUNK);
+            chunk_end = chunk_cur + RECORD_CHUNK;
+            atomic_fetch_add_explicit(&gm_heap.meta, RECORD_CHUNK, memory_order_relaxed);
+        }
+        s = (gm_span *)chunk_cur;
+        chunk_cur += size;
+    }
+    gm_mutex_unlock(&records_lock);
+    memset(s, 0, size);
+    s->nwords = nwords;
+    s->alloc_bits = s->bits;
+    s->mark_bits = s->bits + nwords;
+    s->free_bits = s->bits + 2 * nwords;
+    return s;
+}
+
+void gm_span_record_free(gm_span *s) {
+    atomic_store_explicit(&s->state, GM_SPAN_DEAD, memory_order_release);
+    gm_mutex_lock(&records_lock);
+    s->next = free_records[s->nwords];
+    free_records[s->nwords] = s;
+    gm_mutex_unlock(&records_lock);
+}
+
+/* Lays out slots of the span class over the span's pages; all slots free. */
+void gm_span_init_objects(gm_span *s, uint8_t spanclass) {
+    uint32_t sizeclass = gm_spanclass_sizeclass(spanclass);
+    s->spanclass = spanclass;
+    if (sizeclass == 0) {
+        s->elemsize = s->npages << GM_PAGE_SHIFT;
+        s->nelems = 1;
+        s->divmagic = 0;
+    } else {
+        s->elemsize = gm_class_to_size[sizeclass];
+        s->nelems = gm_class_to_nobjs[sizeclass];
+        s->divmagic = gm_class_to_divmagic[sizeclass];
+    }
+    for (uint16_t w = 0; w < 3 * s->nwords; w++)
+        atomic_store_explicit(&s->bits[w], 0, memory_order_relaxed);
+    atomic_store_explicit(&s->freeindex, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->nfreed, 0, memory_order_relaxed);
+    s->nalloc = 0;
+    s->alloc_cache = 0;
+    s->cached = false;
+    s->specials = NULL;
+}
+
+static uint64_t low_mask(unsigned n) {
+    return n >= 64 ? ~0ull : ((1ull << n) - 1);
+}
+
+void gm_span_fold_freeindex(gm_span *s) {
+    unsigned fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
+    for (unsigned w = 0; w * 64 < fi; w++) {
+        uint64_t m = low_mask(fi - w * 64);
+        uint64_t a = atomic_load_explicit(&s->alloc_bits[w], memory_order_relaxed);
+        atomic_store_explicit(&s->alloc_bits[w], a | m, memory_order_relaxed);
+    }
+    atomic_store_explicit(&s->freeindex, 0, memory_order_release);
+    s->alloc_cache = 0;
+}
+
+uint32_t gm_span_apply_frees(gm_span *s) {
+    if (atomic_load_explicit(&s->nfreed, memory_order_acquire) == 0)
+        return 0;
+    uint32_t applied = 0;
+    for (unsigned w = 0; w < s->nwords; w++) {
+        if (atomic_load_explicit(&s->free_bits[w], memory_order_relaxed) == 0)
+            continue;
+        uint64_t f = atomic_exchange_explicit(&s->free_bits[w], 0, memory_order_acq_rel);
+        uint64_t a = atomic_load_explicit(&s->alloc_bits[w], memory_order_relaxed);
+        atomic_store_explicit(&s->alloc_bits[w], a & ~f, memory_order_relaxed);
+        applied += (uint32_t)__builtin_popcountll(f);
+    }
+    atomic_fetch_sub_explicit(&s->nfreed, applied, memory_order_acq_rel);
+    s->needzero = true;
+    return applied;
+}
+
+void gm_span_refill_cache(gm_span *s) {
+    unsigned fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
+    uint64_t a = atomic_load_explicit(&s->alloc_bits[fi >> 6], memory_order_relaxed);
+    s->alloc_cache = ~a >> (fi & 63);
+}
+
+uint32_t gm_span_count_alloc(gm_span *s) {
+    uint32_t n = 0;
+    for (unsigned w = 0; w < s->nwords; w++) {
+        uint64_t a = atomic_load_explicit(&s->alloc_bits[w], memory_order_relaxed);
+        if ((w + 1) * 64 > s->nelems)
+            a &= low_mask(s->nelems - w * 64);
+        n += (uint32_t)__builtin_popcountll(a);
+    }
+    return n;
+}

@@ -1,0 +1,81 @@
+/*
+ * futex.c - the locks and wake-ups the runtime itself uses.
+ *
+ * gm_mutex is a three-state futex lock (0 free, 1 locked, 2 locked with
+ * waiters): the uncontended path is one compare-and-swap (inline in gm.h),
+ * the contended path spins a little, then sleeps in the kernel.  It never
+ * allocates, so the allocator and the collector can use it.  gm_note is a
+ * sequence counter threads can sleep on until it changes.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gm.h"
+
+void gm_futex_wait(_Atomic uint32_t *addr, uint32_t val, int64_t timeout_ns) {
+    struct timespec ts, *tsp = NULL;
+    if (timeout_ns >= 0) {
+        ts.tv_sec = timeout_ns / 1000000000;
+        ts.tv_nsec = timeout_ns % 1000000000;
+        tsp = &ts;
+    }
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, val, tsp, NULL, 0);
+}
+
+void gm_futex_wake(_Atomic uint32_t *addr, int n) {
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+void gm_mutex_lock_slow(gm_mutex *m) {
+    for (int spin = 0; spin < 100; spin++) {
+        uint32_t expected = 0;
+        if (atomic_load_explicit(&m->state, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_weak_explicit(&m->state, &expected, 1, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
+        cpu_relax();
+    }
+    while (atomic_exchange_explicit(&m->state, 2, memory_order_acquire) != 0)
+        gm_futex_wait(&m->state, 2, -1);
+}
+
+void gm_mutex_unlock_slow(gm_mutex *m) {
+    gm_futex_wake(&m->state, 1);
+}
+
+bool gm_mutex_trylock(gm_mutex *m) {
+    uint32_t expected = 0;
+    return atomic_compare_exchange_strong_explicit(&m->state, &expected, 1, memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
+void gm_note_wait(gm_note *n, uint32_t seen, int64_t timeout_ns) {
+    if (timeout_ns < 0) {
+        while (gm_note_seq(n) == seen)
+            gm_futex_wait(&n->seq, seen, -1);
+        return;
+    }
+    uint64_t deadline = gm_nanotime() + (uint64_t)timeout_ns;
+    while (gm_note_seq(n) == seen) {
+        uint64_t now = gm_nanotime();
+        if (now >= deadline)
+            return;
+        gm_futex_wait(&n->seq, seen, (int64_t)(deadline - now));
+    }
+}
+
+void gm_note_notify_all(gm_note *n) {
+    atomic_fetch_add_explicit(&n->seq, 1, memory_order_release);
+    gm_futex_wake(&n->seq, 0x7fffffff);
+}

@@ -1,0 +1,136 @@
+/*
+ * stw.c - stopping and restarting the world with signals.
+ *
+ * The collector (holding gm_threads_lock) makes world_epoch odd and sends
+ * SIGPWR to every other registered thread.  The handler records the
+ * thread's stack pointer (the interrupted registers lie above it, in the
+ * signal frame), counts itself stopped and sleeps on world_epoch until the
+ * collector makes it even again.  The handler runs on the thread's own
+ * stack (not the alternate one) and is installed with SA_RESTART.
+ *
+ * Safe points: a thread inside a no-stop region (allocator, goroutine
+ * switch) only notes the request; it stops itself when it leaves the
+ * region, after spilling its registers with setjmp.
+ *
+ * Blocking regions: a thread inside gm_blocking is not signalled.  The
+ * collector moves its blocking flag from 1 to 2 (held) for the stop; a
+ * thread leaving the region while held waits for the restart.
+ *
+ * Signals are never lost: the collector waits for one acknowledgement per
+ * thread signalled, and a request that arrives while the handler is still
+ * leaving the previous stop stays pending and is delivered after it.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <string.h>
+
+#include "gm.h"
+
+#define SIG_SUSPEND SIGPWR
+
+static _Atomic uint32_t world_epoch;
+static _Atomic uint32_t stop_acks;
+static pthread_t stopper;
+
+GM_NO_SANITIZE static void stop_self(gm_thread *t) {
+    uint32_t epoch = atomic_load_explicit(&world_epoch, memory_order_acquire);
+    jmp_buf regs;
+    setjmp(regs);
+    volatile char here = 0;
+    char *sp = (char *)&here < (char *)&regs ? (char *)&here : (char *)&regs;
+    t->stop_pending = 0;
+    atomic_store_explicit(&t->stopped_sp, sp, memory_order_release);
+    atomic_fetch_add_explicit(&stop_acks, 1, memory_order_acq_rel);
+    gm_futex_wake(&stop_acks, 1);
+    while (atomic_load_explicit(&world_epoch, memory_order_acquire) == epoch)
+        gm_futex_wait(&world_epoch, epoch, -1);
+    atomic_store_explicit(&t->stopped_sp, NULL, memory_order_release);
+    (void)here;
+}
+
+static void suspend_handler(int sig, siginfo_t *info, void *uctx) {
+    (void)sig, (void)info, (void)uctx;
+    int saved_errno = errno;
+    gm_thread *t = gm_tls_thread;
+    if (t && (atomic_load_explicit(&world_epoch, memory_order_acquire) & 1)) {
+        if (t->nostop)
+            t->stop_pending = 1;
+        else
+            stop_self(t);
+    }
+    errno = saved_errno;
+}
+
+void gm_stop_deferred(gm_thread *t) {
+    if (atomic_load_explicit(&world_epoch, memory_order_acquire) & 1)
+        stop_self(t);
+    else
+        t->stop_pending = 0;
+}
+
+void gm_stw_init(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = suspend_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    sigdelset(&sa.sa_mask, SIGSEGV);
+    sigdelset(&sa.sa_mask, SIGBUS);
+    if (sigaction(SIG_SUSPEND, &sa, NULL) != 0)
+        gm_fatal("cannot install the stop-the-world handler for signal %d", SIG_SUSPEND);
+}
+
+void gm_stop_world(void) {
+    gm_thread *self = gm_tls_thread;
+    stopper = pthread_self();
+    atomic_store_explicit(&stop_acks, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&world_epoch, 1, memory_order_acq_rel); /* odd: stopping */
+    uint32_t expected = 0;
+    for (gm_thread *t = gm_threads; t; t = t->next) {
+        if (t == self)
+            continue;
+        int one = 1;
+        if (atomic_compare_exchange_strong(&t->blocking, &one, 2))
+            continue;
+        int err = pthread_kill(t->pthread, SIG_SUSPEND);
+        if (err == 0)
+            expected++;
+        else
+            gm_fatal("cannot signal thread %lu (tid %d) to stop: error %d", (unsigned long)t->id,
+                     (int)t->tid, err);
+    }
+    uint32_t n;
+    while ((n = atomic_load_explicit(&stop_acks, memory_order_acquire)) < expected)
+        gm_futex_wait(&stop_acks, n, -1);
+}
+
+void gm_start_world(void) {
+    for (gm_thread *t = gm_threads; t; t = t->next) {
+        int two = 2;
+        atomic_compare_exchange_strong(&t->blocking, &two, 1);
+    }
+    atomic_fetch_add_explicit(&world_epoch, 1, memory_order_acq_rel); /* even: running */
+    gm_futex_wake(&world_epoch, 0x7fffffff);
+}
+
+GM_API void *gm_blocking(void *(*fn)(void *), void *arg) {
+    gm_thread *t = gm_thread_current();
+    jmp_buf regs;
+    setjmp(regs);
+    volatile char here = 0;
+    t->blocking_sp = (char *)&here < (char *)&regs ? (char *)&here : (char *)&regs;
+    atomic_store_explicit(&t->blocking, 1, memory_order_release);
+    void *result = fn(arg);
+    for (;;) {
+        int one = 1;
+        if (atomic_compare_exchange_strong(&t->blocking, &one, 0))
+            break;
+        /* Held by a stop in progress: wait for the restart. */
+        uint32_t e = atomic_load_explicit(&world_epoch, memory_order_acquire);
+        if (e & 1)
+            gm_futex_wait(&world_epoch, e, -1);
+    }
+    (void)here;
+    return result;
+}

@@ -1,0 +1,89 @@
+/*
+ * vm.c - virtual memory: the only place gomem calls mmap and friends.
+ *
+ * The heap reserves address space PROT_NONE with MAP_NORESERVE (it costs
+ * nothing but address space) and commits it read/write as spans are handed
+ * out; idle pages go back to the kernel with MADV_DONTNEED, which keeps the
+ * mapping (so no new VMA is made) and makes the pages read as zero again.
+ * Metadata that is not heap (span records, thread records) comes from
+ * gm_os_alloc, plain anonymous memory.
+ */
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include <sched.h>
+
+#include "gm.h"
+
+void *gm_os_reserve(size_t size, size_t align) {
+    size_t span = size + (align > gm_os_page_size() ? align : 0);
+    char *p = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    if (align <= gm_os_page_size())
+        return p;
+    uintptr_t start = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+    size_t head = start - (uintptr_t)p;
+    if (head)
+        munmap(p, head);
+    size_t tail = span - head - size;
+    if (tail)
+        munmap((char *)start + size, tail);
+    return (void *)start;
+}
+
+bool gm_os_commit(void *p, size_t size) {
+    return mprotect(p, size, PROT_READ | PROT_WRITE) == 0;
+}
+
+void gm_os_decommit(void *p, size_t size) {
+    mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+}
+
+void gm_os_release(void *p, size_t size) {
+    munmap(p, size);
+}
+
+void gm_os_dontneed(void *p, size_t size) {
+    madvise(p, size, MADV_DONTNEED);
+}
+
+void *gm_os_alloc(size_t size) {
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void gm_os_free(void *p, size_t size) {
+    munmap(p, size);
+}
+
+size_t gm_os_page_size(void) {
+    static size_t cached;
+    if (!cached)
+        cached = (size_t)sysconf(_SC_PAGESIZE);
+    return cached;
+}
+
+int gm_os_ncpu(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0)
+            return n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static uint64_t clock_ns(clockid_t id) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t gm_nanotime(void) { return clock_ns(CLOCK_MONOTONIC); }
+uint64_t gm_walltime(void) { return clock_ns(CLOCK_REALTIME); }
+uint64_t gm_thread_cputime(void) { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
+uint64_t gm_process_cputime(void) { return clock_ns(CLOCK_PROCESS_CPUTIME_ID); }
