@@ -1,0 +1,207 @@
+/*
+ * task.h - goroutines: the types shared by the files of src/task.
+ *
+ * A goroutine is a gm_g.  Each thread that starts goroutines has one
+ * scheduler (gm_task_sched, hung on gm_thread.sched) that owns its
+ * goroutines for their whole life: goroutines never move between threads, so
+ * the run queue, the timers and every gm_g field other than those named
+ * below are touched by the owner thread only, without locks.
+ *
+ * Cross-thread wake-ups.  Channels and wait groups may be shared between
+ * threads.  A thread that completes an operation for a goroutine of another
+ * thread does not touch that goroutine's scheduler state: it pushes the
+ * gm_g onto the owner's remote queue (a lock-free stack, sched.remote) and
+ * wakes the owner if it is idle.  Only the owner ever switches into one of
+ * its goroutines, so a goroutine that is readied before it has finished
+ * parking is simply found again by its own thread.
+ *
+ * Kinds of goroutine (gm_g.kind):
+ *   main      the thread's own code, on the thread's (pthread) stack;
+ *   growable  its own stack: a reservation whose pages the kernel commits
+ *             as they are touched (stack.c);
+ *   copy      runs on the thread's shared stack; while another copy
+ *             goroutine runs, its used bytes live in a heap save area
+ *             (copystack.c);
+ *   sched     the scheduler context (g0) that moves copy stacks in and out
+ *             (it cannot run on the shared stack it rewrites).
+ *
+ * Stacks grow down: lo is the lowest usable byte, hi the end the stack
+ * grows away from; a parked goroutine's live bytes are [sp - red zone, hi).
+ *
+ * Waiting.  A goroutine blocked on a channel or wait group is represented in
+ * the wait queue by a gm_sudog: one embedded in the gm_g for single
+ * operations, several from the scheduler's sudog cache for a select (never
+ * on a goroutine's stack: a copy stack's bytes move while it waits).  The
+ * partner copies the element to or from sudog.elem; for a copy goroutine
+ * whose element lives on the shared stack, elem points to a bounce buffer
+ * (the gm_g's bounce word for up to 8 bytes, else a heap block).
+ */
+#ifndef GM_TASK_H
+#define GM_TASK_H
+
+#include "gm.h"
+
+enum {
+    GM_G_FREE = 0, /* on a free list */
+    GM_G_NEW,      /* runnable, never ran: no frames yet */
+    GM_G_RUNNABLE, /* on a run queue (or about to be) */
+    GM_G_RUNNING,
+    GM_G_WAITING, /* parked on a channel, wait group or timer */
+    GM_G_DEAD,    /* returned; released by whoever runs next */
+};
+
+enum { GM_G_MAIN = 0, GM_G_GROWABLE = GM_STACK_GROWABLE, GM_G_COPY = GM_STACK_COPY, GM_G_SCHED = 3 };
+
+#define GM_STACK_REDZONE 128                  /* x86-64 ABI red zone below sp */
+#define GM_STACK_GUARD ((size_t)64 << 10)     /* unmapped-access guard below lo */
+#define GM_STACK_DEFAULT_MAX ((size_t)8 << 20)
+#define GM_STACK_LIMIT ((size_t)1 << 30)      /* largest stack_max accepted */
+#define GM_STACK_MIN ((size_t)16 << 10)
+
+typedef struct gm_g gm_g;
+
+typedef struct gm_sudog {
+    gm_g *g;
+    struct gm_sudog *next, *prev; /* wait queue links */
+    void *elem;                   /* where the partner copies to or from */
+    uint8_t success;              /* completed (not woken by a close) */
+    uint8_t is_select;
+    uint16_t index; /* select case */
+    uint32_t pad;
+} gm_sudog;
+
+struct gm_g {
+    void *sp;              /* saved stack pointer while not running */
+    gm_g *next;            /* run queue, remote queue or free list */
+    gm_task_sched *sched;  /* owner */
+    int64_t id;
+    uint8_t status;
+    uint8_t kind;
+    _Atomic uint8_t touched; /* ran since: bit 0 last shrink, bit 1 last measure */
+    uint8_t pad0;
+    uint32_t timer_index; /* in sched.timers while sleeping, else ~0 */
+    /* Stack.  Growable: [stack_lo, stack_hi) usable, a guard below.
+     * Copy: the save area is in the roots below; save_len bytes used. */
+    char *stack_lo, *stack_hi;
+    size_t stack_max; /* the limit reported on overflow */
+    union {
+        void (*fn)(void *); /* until the goroutine starts */
+        uint64_t when;      /* wake-up time while sleeping */
+    } u;
+    void *fiber;                    /* sanitizer fiber, if any */
+    _Atomic uint32_t select_done;   /* a partner claimed this select */
+    uint32_t save_len, save_cap;    /* copy: bytes saved, save area size */
+    uint32_t resident;              /* stack bytes resident at last measure */
+    gm_sudog *select_winner;        /* the case that completed the select */
+    /* Roots: words that may hold heap pointers, scanned while parked. */
+    void *arg;    /* fn's argument (a root until fn returns) */
+    void *save;   /* copy: heap save area of the parked stack */
+    void *bounce; /* an element in transit, or the heap block holding it */
+    gm_sudog wait;
+};
+#define GM_G_ROOTS_LO(g) ((const void *)&(g)->arg)
+#define GM_G_ROOTS_HI(g) ((const void *)(&(g)->bounce + 1))
+
+/* g records are carved from slabs of plain memory that are never freed
+ * while the scheduler lives (so stats and the collector can walk them). */
+typedef struct gm_g_slab {
+    struct gm_g_slab *next;
+    uint32_t n, used;
+    gm_g gs[];
+} gm_g_slab;
+
+struct gm_task_sched {
+    gm_thread *thread;
+    gm_g *cur;                     /* the context the thread runs now */
+    gm_g *_Atomic running;         /* = cur, for other threads' stats */
+    gm_g *runq_head, *runq_tail;   /* local FIFO */
+    gm_g *_Atomic remote;          /* readied by other threads (LIFO) */
+    _Atomic uint32_t idle;         /* the thread sleeps on note */
+    gm_note note;
+    gm_g **timers; /* min-heap on u.when */
+    uint32_t ntimers, timers_cap;
+    gm_g *dead; /* exited; released by the next context to run */
+    uint64_t nlive; /* goroutines other than main, not yet exited */
+    gm_g *exit_waiter; /* main, waiting in thread exit for nlive == 0 */
+    /* Free g records: with a default-size growable stack, and without. */
+    gm_g *free_stacked, *free_bare;
+    uint32_t nfree_stacked;
+    size_t default_max;   /* GOMEM_STACK_MAX */
+    int default_kind;     /* GOMEM_STACK */
+    gm_g_slab *slabs;
+    gm_mutex lock;        /* slabs list and g stack fields, for stats readers */
+    gm_sudog *free_sudogs;
+    /* Copy stacks (lazily set up by the first copy goroutine). */
+    gm_g *g0;               /* scheduler context: moves stacks in and out */
+    gm_g *g0_next;          /* copy goroutine g0 is to switch into */
+    char *shared_lo, *shared_hi;
+    size_t shared_max;
+    gm_g *shared_owner;     /* whose frames are on the shared stack */
+    uint32_t resident_shared, resident_g0;
+    uint64_t rng;
+    int64_t id_next, id_end; /* batch of goroutine ids */
+    void *altstack;
+    size_t altstack_size;
+    struct gm_task_sched *all_next, *all_prev;
+    gm_g main_g;
+    gm_g g0_rec;
+};
+
+/* sched.c */
+gm_task_sched *gm_sched_get(void); /* the calling thread's, made if needed */
+extern __thread gm_task_sched *gm_tls_sched;
+GM_INLINE gm_task_sched *gm_sched_current(void) {
+    gm_task_sched *s = gm_tls_sched;
+    return GM_LIKELY(s != NULL) ? s : gm_sched_get();
+}
+void gm_sched_park(gm_task_sched *s);            /* cur->status set by caller */
+void gm_sched_ready(gm_g *g);                    /* from any thread */
+void gm_sched_switch(gm_task_sched *s, gm_g *cur, gm_g *next);
+void gm_sched_jump(gm_task_sched *s, gm_g *cur, gm_g *next); /* no-stop held */
+GM_NORETURN void gm_task_exit(void);
+void gm_task_entry(gm_g *g); /* first C frame of a goroutine */
+void gm_sched_release_dead(gm_task_sched *s);
+uint64_t gm_sched_rand(gm_task_sched *s);
+gm_sudog *gm_sudog_get(gm_task_sched *s, int n); /* n linked by next */
+void gm_sudog_put(gm_task_sched *s, gm_sudog *list);
+extern gm_mutex gm_scheds_lock;
+extern gm_task_sched *gm_scheds;
+
+/* stack.c */
+bool gm_stack_alloc(size_t max, char **lo, char **hi); /* false: errno set */
+void gm_stack_free(char *lo, char *hi);
+size_t gm_stack_resident(const char *lo, const char *hi);
+void gm_stack_shrink(char *lo, char *hi, const char *sp);
+void gm_stack_release_all_but_top(char *lo, char *hi);
+void gm_stack_report_map_error(size_t size, int err);
+extern _Atomic uint64_t gm_stack_reserved;
+
+/* copystack.c */
+bool gm_copystack_init(gm_task_sched *s); /* false: errno set */
+void gm_g0_loop(gm_g *g0);
+bool gm_copystack_on_shared(gm_task_sched *s, const void *p, size_t n);
+void gm_copystack_check_send(const void *elem, size_t n, const void *chan);
+extern bool gm_copystack_check;
+
+/* timer.c */
+void gm_timer_add(gm_task_sched *s, gm_g *g);
+bool gm_timer_run(gm_task_sched *s, uint64_t now); /* readies due; any? */
+int64_t gm_timer_next(gm_task_sched *s, uint64_t now); /* ns to wait, -1 none */
+
+/* overflow.c */
+void gm_overflow_init_thread(gm_task_sched *s);
+void gm_overflow_fini_thread(gm_task_sched *s);
+
+/* fiber.c: sanitizer hooks around a switch (no-ops in plain builds) */
+void *gm_fiber_current(void);
+void *gm_fiber_create(void);
+void gm_fiber_destroy(void *fiber);
+void gm_fiber_switch(void *fiber);
+void gm_fiber_unpoison(const void *lo, size_t n);
+
+/* switch_<arch>.S */
+void gm_ctx_switch(void **save_sp, void *new_sp);
+void *gm_ctx_make(void *stack_top, void (*entry)(gm_g *), gm_g *g);
+void gm_ctx_copy(void *dst, const void *src, size_t n);
+
+#endif /* GM_TASK_H */
