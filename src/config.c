@@ -159,6 +159,10 @@ void gm_init(void) {
         gm_heap_init();
         gm_gc_init();
         atomic_store_explicit(&gm_initialized, 1, memory_order_release);
+        gm_mutex_unlock(&init_lock);
+        /* The thread that initialises the library is registered at once. */
+        gm_thread_self();
+        return;
     }
     gm_mutex_unlock(&init_lock);
 }

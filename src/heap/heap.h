@@ -92,6 +92,7 @@ typedef struct gm_arena {
 } gm_arena;
 
 extern gm_arena *_Atomic *gm_arena_index;
+extern _Atomic uintptr_t gm_heap_lo, gm_heap_hi; /* bounds of all arenas */
 
 /* The span that owns address p, or NULL.  The span may be free or stale;
  * callers check state and bounds. */

@@ -145,6 +145,13 @@ static bool grow(size_t npages) {
         atomic_store_explicit(&gm_arena_index[p >> GM_ARENA_SHIFT], a, memory_order_release);
     }
     atomic_fetch_add_explicit(&gm_heap.reserved, size, memory_order_relaxed);
+    /* Widen the address bounds the collector filters candidate pointers by. */
+    uintptr_t lo = atomic_load(&gm_heap_lo);
+    while (base < lo && !atomic_compare_exchange_weak(&gm_heap_lo, &lo, base))
+        ;
+    uintptr_t hi = atomic_load(&gm_heap_hi);
+    while (base + size > hi && !atomic_compare_exchange_weak(&gm_heap_hi, &hi, base + size))
+        ;
     gm_span *s = gm_span_record_alloc(1);
     s->base = base;
     s->npages = size >> GM_PAGE_SHIFT;

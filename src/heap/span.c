@@ -13,7 +13,8 @@
 
 #define RECORD_CHUNK (256 * 1024)
 
-static gm_mutex records_lock = GM_MUTEX_INIT;
+gm_mutex gm_span_records_lock = GM_MUTEX_INIT;
+#define records_lock gm_span_records_lock
 static gm_span *free_records[GM_BITMAP_WORDS + 1];
 static char *chunk_cur, *chunk_end;
 

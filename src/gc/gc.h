@@ -1,0 +1,112 @@
+/*
+ * gc.h - the collector's internal interface.
+ *
+ * A cycle (cycle.c) runs on the collector's own thread:
+ *
+ *   1. stop the world (inside dl_iterate_phdr, so the loader lock is ours
+ *      and no stopped thread holds it), recording the data segments;
+ *   2. sweep termination: finish sweeping last cycle's spans; flush every
+ *      thread's mcache;
+ *   3. mark: roots (stacks, registers, data segments, user roots, goroutine
+ *      stacks) and then the heap, by GOMEM_PROCS workers in parallel;
+ *   4. mark termination: heap_live = marked bytes, next goal from the pacer,
+ *      sweepgen += 2 (every span now needs sweeping), restart the world;
+ *   5. sweep in the background (the allocating threads sweep the spans they
+ *      need first), then return idle pages to the OS.
+ *
+ * Marking is stop-the-world in this version; the phases are kept apart so
+ * that step 3 can run concurrently with a write barrier or dirty-page
+ * tracking later.
+ */
+#ifndef GM_GC_H
+#define GM_GC_H
+
+#include "heap/heap.h"
+
+/* A range of words to scan conservatively. */
+typedef struct gm_range {
+    uintptr_t lo, hi;
+} gm_range;
+
+#define GM_WORKBUF_ENTRIES 254
+typedef struct gm_workbuf {
+    struct gm_workbuf *next;
+    uint32_t n;
+    gm_range r[GM_WORKBUF_ENTRIES];
+} gm_workbuf;
+
+typedef struct gm_gcwork {
+    gm_workbuf *buf;
+    uint64_t marked_bytes;
+    uint64_t marked_objects;
+    uint64_t scanned_bytes;
+} gm_gcwork;
+
+/* mark.c */
+void gm_mark_init(void);
+void gm_gcwork_push(gm_gcwork *w, uintptr_t lo, uintptr_t hi);
+void gm_gcwork_flush(gm_gcwork *w);
+/* Scans [lo, hi) conservatively now, marking what it points to. */
+void gm_scan_range(gm_gcwork *w, uintptr_t lo, uintptr_t hi);
+/* Runs the queued work to completion on nworkers threads (this one plus
+ * helpers).  Returns the bytes marked. */
+void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *marked_objects);
+
+/* roots.c: queues every root range (world stopped). */
+void gm_roots_collect_segments(void);
+void gm_roots_queue(gm_gcwork *w);
+extern uint64_t gm_globals_bytes;
+
+/* sweep.c */
+void gm_sweep_all(void); /* sweeps every span that still needs it */
+extern _Atomic uint64_t gm_swept_spans;
+
+/* pacer.c */
+typedef struct gm_pacer {
+    _Atomic uint64_t trigger;   /* heap_live that starts a cycle */
+    _Atomic uint64_t goal;      /* heap_live the cycle aims to end below */
+    uint64_t heap_marked;       /* live bytes found by the last cycle */
+    _Atomic int gc_percent;
+    _Atomic int64_t memory_limit;
+} gm_pacer;
+extern gm_pacer gm_pace;
+void gm_pacer_init(void);
+void gm_pacer_end_cycle(uint64_t marked, uint64_t stacks, uint64_t globals);
+void gm_pacer_recompute(void);
+
+/* cycle.c */
+void gm_gc_request(bool forced);
+extern _Atomic int gm_gc_pressure;
+extern _Atomic uint32_t gm_gc_cycles_done;
+
+/* Statistics kept by the cycle (under gm_gc_lock). */
+typedef struct gm_gc_stats {
+    uint32_t num_gc, num_forced_gc;
+    uint64_t last_gc_ns;
+    uint64_t pause_total_ns;
+    uint64_t pause_ns[256];
+    uint64_t gc_cpu_ns;       /* CPU time spent collecting */
+    uint64_t start_ns;        /* process start (init) */
+    uint64_t start_cpu_ns;
+} gm_gc_stats;
+extern gm_gc_stats gm_gcstats;
+extern gm_mutex gm_gc_lock;
+
+/* obs/gctrace.c */
+typedef struct gm_trace_cycle {
+    uint32_t n;
+    bool forced;
+    uint64_t start_ns;               /* since init */
+    uint64_t stw1_ns, mark_ns, stw2_ns;
+    uint64_t stw1_cpu_ns, mark_cpu_ns, stw2_cpu_ns;
+    uint64_t heap_start, heap_end, heap_live, goal;
+    uint64_t stacks, globals;
+    int procs;
+    bool checkmark;
+} gm_trace_cycle;
+void gm_gctrace_print(const gm_trace_cycle *c);
+
+/* Checkmark mode: re-marks with the world stopped and dies on a miss. */
+void gm_checkmark_verify(void);
+
+#endif

@@ -1,0 +1,290 @@
+/*
+ * mark.c - tri-color marking with work buffers and parallel workers.
+ *
+ * White objects have a clear mark bit; grey objects have their bit set and
+ * their range queued in a work buffer; black objects have been scanned.  A
+ * mark bit is set with an atomic or, so two workers never both queue the
+ * same object.  Each worker fills and drains its own buffer; full buffers
+ * go to a global list that idle workers take from, and a worker that holds
+ * a large buffer while others wait gives half of it away.  Marking ends
+ * when every worker is waiting and the global list is empty.
+ *
+ * Scanning is conservative: every aligned word that points into an
+ * allocated slot of an in-use span marks that slot (interior pointers
+ * included).  Noscan objects are marked, never scanned.  Ranges longer than
+ * GM_SCAN_CHUNK are split so large objects and segments spread over
+ * workers.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "gc/gc.h"
+
+#define GM_SCAN_CHUNK (128 * 1024)
+#define GM_MAX_WORKERS 64
+
+_Atomic uintptr_t gm_heap_lo = UINTPTR_MAX, gm_heap_hi;
+
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t list_cond = PTHREAD_COND_INITIALIZER;
+static gm_workbuf *full_list, *empty_list;
+static int nwaiting, nactive;
+static bool mark_done;
+static _Atomic int waiting_hint;
+
+static pthread_mutex_t workers_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t workers_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t workers_done_cond = PTHREAD_COND_INITIALIZER;
+static int workers_started;
+static uint64_t work_epoch;
+static int workers_wanted, workers_finished;
+static gm_gcwork worker_work[GM_MAX_WORKERS];
+static uint64_t worker_cpu_ns;
+
+static gm_workbuf *get_empty(void) {
+    pthread_mutex_lock(&list_lock);
+    gm_workbuf *b = empty_list;
+    if (b)
+        empty_list = b->next;
+    pthread_mutex_unlock(&list_lock);
+    if (!b) {
+        b = gm_os_alloc(sizeof(gm_workbuf));
+        if (!b)
+            gm_fatal("out of memory for mark work buffers (%zu bytes)", sizeof(gm_workbuf));
+    }
+    b->n = 0;
+    b->next = NULL;
+    return b;
+}
+
+static void put_full(gm_workbuf *b) {
+    pthread_mutex_lock(&list_lock);
+    b->next = full_list;
+    full_list = b;
+    if (nwaiting)
+        pthread_cond_signal(&list_cond);
+    pthread_mutex_unlock(&list_lock);
+}
+
+static void put_empty(gm_workbuf *b) {
+    pthread_mutex_lock(&list_lock);
+    b->next = empty_list;
+    empty_list = b;
+    pthread_mutex_unlock(&list_lock);
+}
+
+void gm_gcwork_push(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
+    if (!w->buf)
+        w->buf = get_empty();
+    if (w->buf->n == GM_WORKBUF_ENTRIES) {
+        put_full(w->buf);
+        w->buf = get_empty();
+    }
+    w->buf->r[w->buf->n++] = (gm_range){lo, hi};
+}
+
+void gm_gcwork_flush(gm_gcwork *w) {
+    if (w->buf && w->buf->n) {
+        put_full(w->buf);
+        w->buf = NULL;
+    }
+}
+
+/* Marks the slot v points into, if any, and queues it for scanning. */
+GM_NO_SANITIZE static inline void mark_value(gm_gcwork *w, uintptr_t v) {
+    gm_span *s = gm_span_of(v);
+    if (!s)
+        return;
+    uintptr_t idx = gm_span_index(s, v);
+    if (idx >= s->nelems || !gm_span_allocated(s, idx))
+        return;
+    _Atomic uint64_t *word = &s->mark_bits[idx >> 6];
+    uint64_t bit = 1ull << (idx & 63);
+    if (atomic_load_explicit(word, memory_order_relaxed) & bit)
+        return;
+    if (atomic_fetch_or_explicit(word, bit, memory_order_relaxed) & bit)
+        return;
+    uintptr_t obj = s->base + idx * s->elemsize;
+    w->marked_bytes += s->elemsize;
+    w->marked_objects++;
+    if (!gm_spanclass_noscan(s->spanclass))
+        gm_gcwork_push(w, obj, obj + s->elemsize);
+}
+
+GM_NO_SANITIZE void gm_scan_range(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
+    lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    if (hi > lo && hi - lo > GM_SCAN_CHUNK) {
+        gm_gcwork_push(w, lo + GM_SCAN_CHUNK, hi);
+        hi = lo + GM_SCAN_CHUNK;
+    }
+    uintptr_t hlo = atomic_load_explicit(&gm_heap_lo, memory_order_relaxed);
+    uintptr_t hhi = atomic_load_explicit(&gm_heap_hi, memory_order_relaxed);
+    w->scanned_bytes += hi > lo ? hi - lo : 0;
+    for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t)) {
+        uintptr_t v = *(const uintptr_t *)p;
+        if (v >= hlo && v < hhi)
+            mark_value(w, v);
+    }
+}
+
+/* Gives half of a large local buffer to waiting workers. */
+static void share(gm_gcwork *w) {
+    gm_workbuf *b = w->buf;
+    if (b->n < 8)
+        return;
+    gm_workbuf *half = get_empty();
+    uint32_t k = b->n / 2;
+    memcpy(half->r, b->r + (b->n - k), k * sizeof(gm_range));
+    half->n = k;
+    b->n -= k;
+    put_full(half);
+}
+
+static void drain(gm_gcwork *w) {
+    unsigned since_share = 0;
+    for (;;) {
+        while (w->buf && w->buf->n) {
+            gm_range r = w->buf->r[--w->buf->n];
+            gm_scan_range(w, r.lo, r.hi);
+            if (++since_share >= 32) {
+                since_share = 0;
+                if (atomic_load_explicit(&waiting_hint, memory_order_relaxed) && w->buf)
+                    share(w);
+            }
+        }
+        pthread_mutex_lock(&list_lock);
+        while (!full_list && !mark_done) {
+            nwaiting++;
+            atomic_store_explicit(&waiting_hint, nwaiting, memory_order_relaxed);
+            if (nwaiting == nactive) {
+                mark_done = true;
+                pthread_cond_broadcast(&list_cond);
+                nwaiting--;
+                break;
+            }
+            pthread_cond_wait(&list_cond, &list_lock);
+            nwaiting--;
+            atomic_store_explicit(&waiting_hint, nwaiting, memory_order_relaxed);
+        }
+        if (!full_list) {
+            pthread_mutex_unlock(&list_lock);
+            if (w->buf) {
+                put_empty(w->buf);
+                w->buf = NULL;
+            }
+            return;
+        }
+        gm_workbuf *b = full_list;
+        full_list = b->next;
+        pthread_mutex_unlock(&list_lock);
+        if (w->buf)
+            put_empty(w->buf);
+        w->buf = b;
+    }
+}
+
+static void *worker_main(void *arg) {
+    int id = (int)(intptr_t)arg;
+    uint64_t seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&workers_lock);
+        while (work_epoch == seen || id >= workers_wanted)
+            pthread_cond_wait(&workers_cond, &workers_lock);
+        seen = work_epoch;
+        pthread_mutex_unlock(&workers_lock);
+        uint64_t cpu0 = gm_thread_cputime();
+        drain(&worker_work[id]);
+        uint64_t cpu = gm_thread_cputime() - cpu0;
+        pthread_mutex_lock(&workers_lock);
+        worker_cpu_ns += cpu;
+        workers_finished++;
+        pthread_cond_signal(&workers_done_cond);
+        pthread_mutex_unlock(&workers_lock);
+    }
+    return NULL;
+}
+
+static void start_workers(int n) {
+    while (workers_started < n) {
+        pthread_t th;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        /* Workers never run user code; block every signal in them. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int err = pthread_create(&th, &attr, worker_main, (void *)(intptr_t)(workers_started + 1));
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy(&attr);
+        if (err)
+            break; /* fewer workers: still correct */
+        workers_started++;
+    }
+}
+
+uint64_t gm_mark_take_worker_cpu(void) {
+    pthread_mutex_lock(&workers_lock);
+    uint64_t c = worker_cpu_ns;
+    worker_cpu_ns = 0;
+    pthread_mutex_unlock(&workers_lock);
+    return c;
+}
+
+void gm_mark_forget_workers(void) {
+    /* After fork: the worker threads are gone from the child. */
+    workers_started = 0;
+    work_epoch = 0;
+    workers_wanted = 0;
+    workers_finished = 0;
+    pthread_mutex_init(&workers_lock, NULL);
+    pthread_cond_init(&workers_cond, NULL);
+    pthread_cond_init(&workers_done_cond, NULL);
+    pthread_mutex_init(&list_lock, NULL);
+    pthread_cond_init(&list_cond, NULL);
+}
+
+void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *marked_objects) {
+    if (nworkers > GM_MAX_WORKERS)
+        nworkers = GM_MAX_WORKERS;
+    if (nworkers < 1)
+        nworkers = 1;
+    start_workers(nworkers - 1);
+    if (nworkers - 1 > workers_started)
+        nworkers = workers_started + 1;
+    gm_gcwork *self = &worker_work[0];
+    gm_gcwork_flush(self);
+    pthread_mutex_lock(&list_lock);
+    nactive = nworkers;
+    nwaiting = 0;
+    mark_done = false;
+    pthread_mutex_unlock(&list_lock);
+    for (int i = 1; i < nworkers; i++)
+        worker_work[i].marked_bytes = worker_work[i].marked_objects = 0;
+    pthread_mutex_lock(&workers_lock);
+    workers_wanted = nworkers;
+    workers_finished = 0;
+    work_epoch++;
+    pthread_cond_broadcast(&workers_cond);
+    pthread_mutex_unlock(&workers_lock);
+    drain(self);
+    pthread_mutex_lock(&workers_lock);
+    while (workers_finished < nworkers - 1)
+        pthread_cond_wait(&workers_done_cond, &workers_lock);
+    workers_wanted = 0;
+    pthread_mutex_unlock(&workers_lock);
+    uint64_t bytes = 0, objects = 0;
+    for (int i = 0; i < nworkers; i++) {
+        bytes += worker_work[i].marked_bytes;
+        objects += worker_work[i].marked_objects;
+        worker_work[i].marked_bytes = worker_work[i].marked_objects = 0;
+    }
+    *marked_bytes = bytes;
+    *marked_objects = objects;
+}
+
+gm_gcwork *gm_mark_root_work(void) {
+    return &worker_work[0];
+}
+
+void gm_mark_init(void) {}

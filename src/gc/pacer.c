@@ -1,0 +1,130 @@
+/*
+ * pacer.c - when to collect: Go's pacer (1.18+) for a collector whose
+ * marking stops the world.
+ *
+ *   goal = live + (live + stacks + globals) * GOGC / 100
+ *          at least 4 MiB * GOGC / 100
+ *
+ * where live is the heap marked by the last cycle.  A cycle is requested
+ * when heap_live crosses the trigger.  Go places the trigger between 0.7
+ * and 0.95 of the runway (goal - live) so concurrent marking can finish
+ * before the goal; marking here stops the world, so the runway needed is
+ * only the collector thread's wake-up, and the trigger sits at 0.95.
+ *
+ * Soft memory limit (GOMEMLIMIT semantics): the goal is capped so that the
+ * heap plus everything else gomem has from the OS stays under the limit,
+ * but never below live + 1/16 of live; and when the collector used more
+ * than half of the CPU over recent cycles, the cap is lifted to twice the
+ * live heap so the program keeps running (no death spiral).
+ *
+ * Allocation checks the trigger only on its slow path (a new span or a
+ * large object), as Go does.  If a cycle is late and the heap passes the
+ * goal by more than 1/8, gm_gc_pressure sends every allocation to the slow
+ * path, which waits for the cycle to end.
+ */
+#include <errno.h>
+
+#include "gc/gc.h"
+
+#define MIN_HEAP ((uint64_t)4 << 20)
+
+gm_pacer gm_pace;
+uint64_t gm_roots_user_bytes(void);
+
+static uint64_t last_stacks, last_globals;
+static double recent_gc_cpu_fraction;
+
+void gm_pacer_init(void) {
+    atomic_store(&gm_pace.gc_percent, gm_cfg.gc_percent);
+    atomic_store(&gm_pace.memory_limit, gm_cfg.memory_limit);
+    gm_pacer_recompute();
+}
+
+void gm_pacer_recompute(void) {
+    int gcp = atomic_load(&gm_pace.gc_percent);
+    int64_t limit = atomic_load(&gm_pace.memory_limit);
+    uint64_t live = gm_pace.heap_marked;
+    uint64_t goal;
+    if (gcp < 0) {
+        goal = UINT64_MAX;
+    } else {
+        goal = live + (live + last_stacks + last_globals) * (uint64_t)gcp / 100;
+        uint64_t min = MIN_HEAP * (uint64_t)gcp / 100;
+        if (goal < min)
+            goal = min;
+    }
+    if (limit != INT64_MAX) {
+        uint64_t other = atomic_load(&gm_heap.meta) + last_stacks;
+        uint64_t cap = (uint64_t)limit > other ? (uint64_t)limit - other : 0;
+        uint64_t floor = live + live / 16;
+        if (recent_gc_cpu_fraction > 0.5)
+            floor = live * 2;
+        if (cap < floor)
+            cap = floor;
+        if (cap < MIN_HEAP / 4)
+            cap = MIN_HEAP / 4;
+        if (cap < goal)
+            goal = cap;
+    }
+    uint64_t trigger = goal == UINT64_MAX ? UINT64_MAX : live + (goal - live) / 20 * 19;
+    atomic_store(&gm_pace.goal, goal);
+    atomic_store(&gm_pace.trigger, trigger);
+}
+
+void gm_pacer_end_cycle(uint64_t marked, uint64_t stacks, uint64_t globals) {
+    gm_pace.heap_marked = marked;
+    last_stacks = stacks;
+    last_globals = globals + gm_roots_user_bytes();
+    /* Exponential average of the collector's share of CPU per cycle. */
+    gm_pacer_recompute();
+}
+
+void gm_pacer_note_cpu(double fraction) {
+    recent_gc_cpu_fraction = recent_gc_cpu_fraction * 0.5 + fraction * 0.5;
+}
+
+void gm_gc_on_heap_growth(void) {
+    uint64_t live = atomic_load_explicit(&gm_hstats.heap_live, memory_order_relaxed);
+    if (live < atomic_load_explicit(&gm_pace.trigger, memory_order_relaxed))
+        return;
+    gm_gc_request(false);
+    uint64_t goal = atomic_load_explicit(&gm_pace.goal, memory_order_relaxed);
+    if (goal != UINT64_MAX && live > goal + goal / 8)
+        atomic_store_explicit(&gm_gc_pressure, 1, memory_order_relaxed);
+}
+
+void gm_gc_wait_cycle(uint32_t after);
+
+void gm_gc_after_alloc(void) {
+    if (!atomic_load_explicit(&gm_gc_pressure, memory_order_relaxed))
+        return;
+    uint64_t live = atomic_load_explicit(&gm_hstats.heap_live, memory_order_relaxed);
+    uint64_t goal = atomic_load_explicit(&gm_pace.goal, memory_order_relaxed);
+    if (goal != UINT64_MAX && live > goal + goal / 8)
+        gm_gc_wait_cycle(atomic_load(&gm_gc_cycles_done));
+    else
+        atomic_store_explicit(&gm_gc_pressure, 0, memory_order_relaxed);
+}
+
+GM_API int gm_set_gc_percent(int percent) {
+    gm_ensure_init();
+    int old = atomic_exchange(&gm_pace.gc_percent, percent < 0 ? -1 : percent);
+    gm_mutex_lock(&gm_gc_lock);
+    gm_pacer_recompute();
+    gm_mutex_unlock(&gm_gc_lock);
+    if (percent >= 0)
+        gm_gc_on_heap_growth();
+    return old;
+}
+
+GM_API int64_t gm_set_memory_limit(int64_t bytes) {
+    gm_ensure_init();
+    if (bytes < 0)
+        return atomic_load(&gm_pace.memory_limit);
+    int64_t old = atomic_exchange(&gm_pace.memory_limit, bytes);
+    gm_mutex_lock(&gm_gc_lock);
+    gm_pacer_recompute();
+    gm_mutex_unlock(&gm_gc_lock);
+    gm_gc_on_heap_growth();
+    return old;
+}

@@ -1,0 +1,151 @@
+/*
+ * roots.c - where marking starts: stacks, registers, globals, user roots.
+ *
+ * Data segments: every writable PT_LOAD segment of the executable and of
+ * each loaded shared object, read again at every cycle with
+ * dl_iterate_phdr, so a dlopen'ed library's globals are roots from its first
+ * cycle on.  The world is stopped from inside the first dl_iterate_phdr
+ * callback: the loader's lock is then held by the collector, so no stopped
+ * thread can be holding it (a thread stopped inside dlopen would otherwise
+ * deadlock the cycle).
+ *
+ * Thread stacks: each stopped thread from the stack pointer it recorded
+ * when it stopped (its registers were spilled below that, by the kernel's
+ * signal frame or by setjmp) up to the top of the stack it runs on; a
+ * thread in a blocking region from the point where it entered it.  Parked
+ * goroutines' stacks come from the scheduler (gm_task_scan_stacks).
+ *
+ * User roots: ranges added with gm_add_roots, kept in a growable array.
+ */
+#include <link.h>
+#include <string.h>
+
+#include "gc/gc.h"
+
+#define MAX_SEGMENTS 8192
+
+static gm_range *segments;
+static size_t nsegments;
+uint64_t gm_globals_bytes;
+
+gm_mutex gm_roots_lock = GM_MUTEX_INIT;
+#define roots_lock gm_roots_lock
+static gm_range *user_roots;
+static size_t nuser_roots, cap_user_roots;
+
+gm_gcwork *gm_mark_root_work(void);
+
+static int segment_callback(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    bool *stopped = data;
+    if (!*stopped) {
+        gm_stop_world();
+        *stopped = true;
+    }
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+            continue;
+        if (nsegments == MAX_SEGMENTS)
+            gm_fatal("more than %d writable segments loaded: cannot record them all as roots", MAX_SEGMENTS);
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        segments[nsegments++] = (gm_range){lo, lo + ph->p_memsz};
+    }
+    return 0;
+}
+
+void gm_roots_collect_segments(void) {
+    if (!segments) {
+        segments = gm_os_alloc(MAX_SEGMENTS * sizeof(gm_range));
+        if (!segments)
+            gm_fatal("out of memory for the root segment table");
+    }
+    nsegments = 0;
+    bool stopped = false;
+    dl_iterate_phdr(segment_callback, &stopped);
+    if (!stopped)
+        gm_stop_world();
+    gm_globals_bytes = 0;
+    for (size_t i = 0; i < nsegments; i++)
+        gm_globals_bytes += segments[i].hi - segments[i].lo;
+}
+
+static void push_range(const void *lo, const void *hi, void *ctx) {
+    if ((uintptr_t)hi > (uintptr_t)lo)
+        gm_gcwork_push(ctx, (uintptr_t)lo, (uintptr_t)hi);
+}
+
+static void queue_thread(gm_gcwork *w, gm_thread *t) {
+    void *sp = atomic_load_explicit(&t->stopped_sp, memory_order_acquire);
+    if (!sp && atomic_load_explicit(&t->blocking, memory_order_acquire))
+        sp = t->blocking_sp;
+    if (!sp)
+        gm_fatal("thread %lu (tid %d) is registered but did not stop", (unsigned long)t->id, (int)t->tid);
+    uintptr_t lo = (uintptr_t)sp, hi = (uintptr_t)t->stack_hi;
+    if (lo >= hi || hi - lo > ((uintptr_t)1 << 30))
+        gm_fatal("thread %lu (tid %d) stopped with stack pointer %p outside its stack [%p, %p)",
+                 (unsigned long)t->id, (int)t->tid, sp, t->stack_lo, t->stack_hi);
+    gm_gcwork_push(w, lo, hi);
+    if (t->sched)
+        gm_task_scan_stacks(t, push_range, w);
+}
+
+void gm_roots_queue(gm_gcwork *w) {
+    for (size_t i = 0; i < nsegments; i++)
+        gm_gcwork_push(w, segments[i].lo, segments[i].hi);
+    gm_thread *self = gm_tls_thread;
+    for (gm_thread *t = gm_threads; t; t = t->next) {
+        if (t == self)
+            continue; /* the collector's own thread is never registered */
+        queue_thread(w, t);
+    }
+    gm_mutex_lock(&roots_lock);
+    for (size_t i = 0; i < nuser_roots; i++)
+        gm_gcwork_push(w, user_roots[i].lo, user_roots[i].hi);
+    gm_mutex_unlock(&roots_lock);
+}
+
+GM_API void gm_add_roots(void *lo, void *hi) {
+    if ((uintptr_t)hi <= (uintptr_t)lo)
+        return;
+    gm_ensure_init();
+    gm_mutex_lock(&roots_lock);
+    if (nuser_roots == cap_user_roots) {
+        size_t cap = cap_user_roots ? cap_user_roots * 2 : 64;
+        gm_range *n = gm_os_alloc(cap * sizeof(gm_range));
+        if (!n)
+            gm_fatal("out of memory growing the root table to %zu entries", cap);
+        if (user_roots) {
+            memcpy(n, user_roots, nuser_roots * sizeof(gm_range));
+            gm_os_free(user_roots, cap_user_roots * sizeof(gm_range));
+        }
+        user_roots = n;
+        cap_user_roots = cap;
+    }
+    user_roots[nuser_roots++] = (gm_range){(uintptr_t)lo, (uintptr_t)hi};
+    gm_mutex_unlock(&roots_lock);
+}
+
+GM_API void gm_remove_roots(void *lo, void *hi) {
+    gm_ensure_init();
+    gm_mutex_lock(&roots_lock);
+    size_t j = 0;
+    for (size_t i = 0; i < nuser_roots; i++) {
+        gm_range r = user_roots[i];
+        if (r.lo >= (uintptr_t)lo && r.hi <= (uintptr_t)hi)
+            continue;
+        user_roots[j++] = r;
+    }
+    nuser_roots = j;
+    gm_mutex_unlock(&roots_lock);
+}
+
+/* Bytes of user roots, counted with the globals by the pacer. */
+uint64_t gm_roots_user_bytes(void) {
+    uint64_t n = 0;
+    gm_mutex_lock(&roots_lock);
+    for (size_t i = 0; i < nuser_roots; i++)
+        n += user_roots[i].hi - user_roots[i].lo;
+    gm_mutex_unlock(&roots_lock);
+    return n;
+}

@@ -1,0 +1,129 @@
+/*
+ * sweep.c - turning mark bits into allocation bits, span by span.
+ *
+ * Sweeping a small-object span makes the slots that were marked (and not
+ * freed with gm_free meanwhile) its allocated slots and clears the marks;
+ * a span left with no object goes back to the page heap.  A large object's
+ * span is freed whole if its object was not marked.
+ *
+ * Who sweeps: a thread that needs a span sweeps it first (mcentral.c, lazy
+ * sweeping); the collector's thread sweeps the rest in the background
+ * after each cycle; and a new cycle finishes whatever is left, with the
+ * world stopped, before it marks (sweep termination).  A span is claimed
+ * by moving its sweepgen from sg-2 to sg-1, so no span is swept twice.
+ */
+#include "gc/gc.h"
+
+_Atomic uint64_t gm_swept_spans;
+
+void gm_specials_sweep(gm_span *s); /* finalizers, weak handles: gc/special.c */
+
+static uint64_t low_mask(unsigned n) {
+    return n >= 64 ? ~0ull : ((1ull << n) - 1);
+}
+
+bool gm_sweep_span(gm_span *s, bool *freed_span) {
+    *freed_span = false;
+    uint32_t sg = atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire);
+    uint32_t expected = sg - 2;
+    if (!atomic_compare_exchange_strong_explicit(&s->sweepgen, &expected, sg - 1, memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        return false;
+    if (s->specials)
+        gm_specials_sweep(s);
+    uint64_t reclaimed = 0;
+    uint32_t applied = 0, live = 0;
+    for (unsigned w = 0; w < s->nwords; w++) {
+        uint64_t mask = (w + 1) * 64 > s->nelems ? low_mask(s->nelems - w * 64) : ~0ull;
+        uint64_t m = atomic_load_explicit(&s->mark_bits[w], memory_order_relaxed) & mask;
+        uint64_t f = atomic_exchange_explicit(&s->free_bits[w], 0, memory_order_acq_rel);
+        uint64_t a = atomic_load_explicit(&s->alloc_bits[w], memory_order_relaxed) & mask;
+        uint64_t now = m & ~f;
+        reclaimed += (uint64_t)__builtin_popcountll(a & ~f & ~m);
+        applied += (uint32_t)__builtin_popcountll(f);
+        live += (uint32_t)__builtin_popcountll(now);
+        atomic_store_explicit(&s->alloc_bits[w], now, memory_order_relaxed);
+        atomic_store_explicit(&s->mark_bits[w], 0, memory_order_relaxed);
+    }
+    atomic_fetch_sub_explicit(&s->nfreed, applied, memory_order_acq_rel);
+    s->nalloc = (uint16_t)live;
+    if (reclaimed || applied)
+        s->needzero = true;
+    bool large = gm_spanclass_sizeclass(s->spanclass) == 0;
+    if (reclaimed) {
+        atomic_fetch_add_explicit(large ? &gm_hstats.large_free : &gm_hstats.nfree, reclaimed,
+                                  memory_order_relaxed);
+        if (large)
+            atomic_fetch_add_explicit(&gm_hstats.large_free_bytes, reclaimed * s->elemsize,
+                                      memory_order_relaxed);
+        atomic_fetch_add_explicit(&gm_hstats.bytes_freed, reclaimed * s->elemsize, memory_order_relaxed);
+    }
+    atomic_fetch_add_explicit(&gm_swept_spans, 1, memory_order_relaxed);
+    atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
+    if (live == 0 && !s->specials) {
+        gm_heap_free_span(s);
+        *freed_span = true;
+    }
+    return true;
+}
+
+/* Sweeps every span of one mcentral's unswept lists. */
+static void sweep_central(gm_mcentral *c) {
+    unsigned swept = (atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire) / 2) % 2;
+    unsigned unswept = swept ^ 1;
+    for (int which = 0; which < 2; which++) {
+        gm_span *head = which == 0 ? &c->partial[unswept] : &c->full[unswept];
+        for (;;) {
+            gm_mutex_lock(&c->lock);
+            if (gm_list_empty(head)) {
+                gm_mutex_unlock(&c->lock);
+                break;
+            }
+            gm_span *s = head->next;
+            gm_list_remove(s);
+            s->list = GM_LIST_NONE;
+            gm_mutex_unlock(&c->lock);
+            bool freed;
+            gm_sweep_span(s, &freed);
+            if (freed)
+                continue;
+            gm_mutex_lock(&c->lock);
+            bool room = s->nalloc < s->nelems || atomic_load_explicit(&s->nfreed, memory_order_acquire) > 0;
+            s->list = room ? GM_LIST_PARTIAL : GM_LIST_FULL;
+            s->list_set = (uint8_t)swept;
+            gm_list_push(room ? &c->partial[swept] : &c->full[swept], s);
+            gm_mutex_unlock(&c->lock);
+        }
+    }
+}
+
+static void sweep_large(void) {
+    unsigned swept = (atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire) / 2) % 2;
+    gm_span *head = &gm_large.set[swept ^ 1];
+    for (;;) {
+        gm_mutex_lock(&gm_large.lock);
+        if (gm_list_empty(head)) {
+            gm_mutex_unlock(&gm_large.lock);
+            return;
+        }
+        gm_span *s = head->next;
+        gm_list_remove(s);
+        s->list = GM_LIST_NONE;
+        gm_mutex_unlock(&gm_large.lock);
+        bool freed;
+        gm_sweep_span(s, &freed);
+        if (freed)
+            continue;
+        gm_mutex_lock(&gm_large.lock);
+        s->list = GM_LIST_LARGE;
+        s->list_set = (uint8_t)swept;
+        gm_list_push(&gm_large.set[swept], s);
+        gm_mutex_unlock(&gm_large.lock);
+    }
+}
+
+void gm_sweep_all(void) {
+    sweep_large();
+    for (int i = 0; i < GM_ALL_SPAN_CLASSES; i++)
+        sweep_central(&gm_central[i]);
+}
