@@ -189,6 +189,12 @@ static void run_cycle(bool forced) {
     gm_roots_queue(w);
     uint64_t marked, objects;
     gm_mark_drain_parallel(gm_cfg.procs, &marked, &objects);
+    while (gm_specials_after_mark(w)) {
+        uint64_t more_bytes, more_objects;
+        gm_mark_drain_parallel(gm_cfg.procs, &more_bytes, &more_objects);
+        marked += more_bytes;
+        objects += more_objects;
+    }
     if (gm_cfg.gccheckmark)
         gm_checkmark_verify();
     uint64_t t3 = gm_nanotime(), c3 = gm_thread_cputime();
@@ -235,8 +241,12 @@ static void run_cycle(bool forced) {
     atomic_store(&gm_gc_pressure, 0);
     atomic_fetch_add(&gm_gc_cycles_done, 1);
     gm_note_notify_all(&done_note);
-    if (gm_cfg.gctrace)
+    gm_specials_after_cycle();
+    if (gm_cfg.gctrace) {
+        uint64_t fr, cr;
+        gm_specials_counts(&tc.finalizers_queued, &fr, &tc.cleanups_queued, &cr);
         gm_gctrace_print(&tc);
+    }
 
     /* Background sweep, then give idle memory back to the OS. */
     uint64_t cs = gm_thread_cputime();

@@ -46,6 +46,11 @@ typedef struct gm_gcwork {
 void gm_mark_init(void);
 void gm_gcwork_push(gm_gcwork *w, uintptr_t lo, uintptr_t hi);
 void gm_gcwork_flush(gm_gcwork *w);
+/* Marks the object v points into (interior pointers too) and queues it for
+ * scanning; returns true if it was white. */
+bool gm_mark_value(gm_gcwork *w, uintptr_t v);
+/* True if the object v points into is marked (or is not a heap object). */
+bool gm_is_marked(uintptr_t v);
 /* Scans [lo, hi) conservatively now, marking what it points to. */
 void gm_scan_range(gm_gcwork *w, uintptr_t lo, uintptr_t hi);
 /* Runs the queued work to completion on nworkers threads (this one plus
@@ -103,8 +108,24 @@ typedef struct gm_trace_cycle {
     uint64_t stacks, globals;
     int procs;
     bool checkmark;
+    uint64_t finalizers_queued, cleanups_queued; /* cumulative */
 } gm_trace_cycle;
 void gm_gctrace_print(const gm_trace_cycle *c);
+
+/* Finalizers, cleanups, weak handles (special.c and friends).
+ * gm_specials_after_mark runs with the world stopped once marking has
+ * drained: it clears the weak handles of unmarked objects, queues the
+ * cleanups of unmarked objects, marks what unmarked finalizable objects
+ * reach (not the objects themselves: that orders finalizers) and then the
+ * finalizable objects, queueing their finalizers.  New grey objects go on
+ * w; it returns true if the collector must drain again.
+ * gm_specials_after_cycle runs after the world restarts (wake the
+ * finalizer thread).  gm_specials_sweep drops the specials of the objects
+ * that sweeping frees in s.  gm_specials_counts reports cumulative counts. */
+bool gm_specials_after_mark(gm_gcwork *w);
+void gm_specials_after_cycle(void);
+void gm_specials_sweep(gm_span *s);
+void gm_specials_counts(uint64_t *fin_queued, uint64_t *fin_run, uint64_t *cln_queued, uint64_t *cln_run);
 
 /* Checkmark mode: re-marks with the world stopped and dies on a miss. */
 void gm_checkmark_verify(void);

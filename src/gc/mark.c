@@ -91,24 +91,39 @@ void gm_gcwork_flush(gm_gcwork *w) {
 }
 
 /* Marks the slot v points into, if any, and queues it for scanning. */
-GM_NO_SANITIZE static inline void mark_value(gm_gcwork *w, uintptr_t v) {
+GM_NO_SANITIZE static inline bool mark_value(gm_gcwork *w, uintptr_t v) {
     gm_span *s = gm_span_of(v);
     if (!s)
-        return;
+        return false;
     uintptr_t idx = gm_span_index(s, v);
     if (idx >= s->nelems || !gm_span_allocated(s, idx))
-        return;
+        return false;
     _Atomic uint64_t *word = &s->mark_bits[idx >> 6];
     uint64_t bit = 1ull << (idx & 63);
     if (atomic_load_explicit(word, memory_order_relaxed) & bit)
-        return;
+        return false;
     if (atomic_fetch_or_explicit(word, bit, memory_order_relaxed) & bit)
-        return;
+        return false;
     uintptr_t obj = s->base + idx * s->elemsize;
     w->marked_bytes += s->elemsize;
     w->marked_objects++;
     if (!gm_spanclass_noscan(s->spanclass))
         gm_gcwork_push(w, obj, obj + s->elemsize);
+    return true;
+}
+
+bool gm_mark_value(gm_gcwork *w, uintptr_t v) {
+    return mark_value(w, v);
+}
+
+bool gm_is_marked(uintptr_t v) {
+    gm_span *s = gm_span_of(v);
+    if (!s)
+        return true;
+    uintptr_t idx = gm_span_index(s, v);
+    if (idx >= s->nelems)
+        return true;
+    return gm_bit(s->mark_bits, idx);
 }
 
 GM_NO_SANITIZE void gm_scan_range(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {

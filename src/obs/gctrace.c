@@ -40,11 +40,12 @@ void gm_gctrace_print(const gm_trace_cycle *c) {
     unsigned pct = cpu_total ? (unsigned)(gm_gcstats.gc_cpu_ns * 100 / cpu_total) : 0;
     const uint64_t MB = 1 << 20;
     gm_print("gc %u @%lu.%03lus %u%%: %s+%s+%s ms clock, %s+0/%s/0+%s ms cpu, %lu->%lu->%lu MB, "
-             "%lu MB goal, %lu MB stacks, %lu MB globals, %d P%s%s\n",
+             "%lu MB goal, %lu MB stacks, %lu MB globals, %d P, %lu finalizers, %lu cleanups queued%s%s\n",
              c->n, (unsigned long)(elapsed / 1000000000), (unsigned long)(elapsed / 1000000 % 1000), pct, a,
              b, cc, d, e, h, (unsigned long)(c->heap_start / MB), (unsigned long)(c->heap_end / MB),
              (unsigned long)(c->heap_live / MB),
              (unsigned long)(c->goal == UINT64_MAX ? 0 : c->goal / MB), (unsigned long)(c->stacks / MB),
-             (unsigned long)(c->globals / MB), c->procs, c->forced ? " (forced)" : "",
+             (unsigned long)(c->globals / MB), c->procs, (unsigned long)c->finalizers_queued,
+             (unsigned long)c->cleanups_queued, c->forced ? " (forced)" : "",
              c->checkmark ? " (checkmark)" : "");
 }
