@@ -1,0 +1,267 @@
+/*
+ * gm_test.h - the small harness of the heap tests.
+ *
+ *   CHECK(cond, fmt, ...)   stops the test (exit 1) printing file:line, the
+ *                           condition and the formatted values when cond is
+ *                           false.
+ *   gm_test_gc_off(argv)    re-executes the program with GOMEM_GC=off (the
+ *                           setting is read once at load), so that no
+ *                           collection runs while a test holds pointers in
+ *                           memory the collector does not scan.
+ *   gm_test_seed(name)      the seed of a random test: GM_TEST_SEED if set,
+ *                           else one from the clock; printed either way.
+ *   gm_rng                  a small PRNG (splitmix64) for the tests.
+ *   gm_test_run_child(...)  runs a function in a forked child, captures its
+ *                           stderr and how it ended (exit status or signal),
+ *                           for tests of fatal errors.
+ *   gm_test_fill/verify     a pattern of bytes derived from a tag, to check
+ *                           that an object's contents are intact.
+ */
+#ifndef GM_TEST_H
+#define GM_TEST_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gomem.h>
+
+__attribute__((noreturn, format(printf, 4, 5))) static inline void
+gm_test_fail(const char *file, int line, const char *cond, const char *fmt, ...) {
+    fflush(stdout);
+    fprintf(stderr, "%s:%d: CHECK(%s) failed: ", file, line, cond);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    fflush(stderr);
+    exit(1);
+}
+
+#define CHECK(cond, ...)                                              \
+    do {                                                              \
+        if (!(cond))                                                  \
+            gm_test_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);     \
+    } while (0)
+
+/* Re-executes the program with GOMEM_GC=off unless it already runs so.
+ * Falls through (with a note) if the re-exec fails. */
+static inline void gm_test_gc_off(char **argv) {
+    const char *v = getenv("GOMEM_GC");
+    if (v && strcmp(v, "off") == 0)
+        return;
+    setenv("GOMEM_GC", "off", 1);
+    fflush(NULL);
+    execv("/proc/self/exe", argv);
+    fprintf(stderr, "note: re-exec with GOMEM_GC=off failed (%s); running with the collector on\n",
+            strerror(errno));
+}
+
+/* --------------------------------------------------------------- random */
+
+typedef struct gm_rng {
+    uint64_t s;
+} gm_rng;
+
+static inline uint64_t gm_rng_next(gm_rng *r) {
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n); n > 0. */
+static inline uint64_t gm_rng_below(gm_rng *r, uint64_t n) {
+    return gm_rng_next(r) % n;
+}
+
+static inline uint64_t gm_test_seed(const char *name) {
+    const char *e = getenv("GM_TEST_SEED");
+    uint64_t seed;
+    if (e && *e) {
+        seed = strtoull(e, NULL, 0);
+    } else {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        seed = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+    }
+    printf("%s: seed %llu (rerun with GM_TEST_SEED=%llu)\n", name, (unsigned long long)seed,
+           (unsigned long long)seed);
+    fflush(stdout);
+    return seed;
+}
+
+/* ------------------------------------------------------------- patterns */
+
+/* The 64-bit word at word index w (bytes 8w .. 8w+7, little-endian). */
+static inline uint64_t gm_test_word(uint64_t tag, size_t w) {
+    uint64_t x = (tag ^ 0xd1b54a32d192ed03ull) + w * 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 31)) * 0xbf58476d1ce4e5b9ull;
+    return x ^ (x >> 29);
+}
+
+/* The byte at offset i of an object tagged tag.  The pattern does not
+ * depend on the object's length: a shorter fill is a prefix of a longer. */
+static inline uint8_t gm_test_byte(uint64_t tag, size_t i) {
+    return (uint8_t)(gm_test_word(tag, i / 8) >> (8 * (i % 8)));
+}
+
+static inline uint64_t gm_test_le64(uint64_t v) {
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return __builtin_bswap64(v);
+#else
+    return v;
+#endif
+}
+
+/* Fills n bytes at p with the pattern of tag. */
+static inline void gm_test_fill(void *p, size_t n, uint64_t tag) {
+    unsigned char *b = p;
+    size_t words = n / 8;
+    for (size_t w = 0; w < words; w++) {
+        uint64_t v = gm_test_le64(gm_test_word(tag, w));
+        memcpy(b + 8 * w, &v, 8);
+    }
+    for (size_t i = words * 8; i < n; i++)
+        b[i] = gm_test_byte(tag, i);
+}
+
+/* Returns the first offset of [p, p+n) where the pattern of tag differs, or
+ * (size_t)-1. */
+static inline size_t gm_test_verify(const void *p, size_t n, uint64_t tag) {
+    const unsigned char *b = p;
+    size_t words = n / 8;
+    for (size_t w = 0; w < words; w++) {
+        uint64_t v;
+        memcpy(&v, b + 8 * w, 8);
+        if (v != gm_test_le64(gm_test_word(tag, w))) {
+            for (size_t i = 8 * w; i < 8 * w + 8; i++)
+                if (b[i] != gm_test_byte(tag, i))
+                    return i;
+        }
+    }
+    for (size_t i = words * 8; i < n; i++)
+        if (b[i] != gm_test_byte(tag, i))
+            return i;
+    return (size_t)-1;
+}
+
+/* Returns the first nonzero offset of [p, p+n), or (size_t)-1. */
+static inline size_t gm_test_first_nonzero(const void *p, size_t n) {
+    const unsigned char *b = p;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, b + i, 8);
+        if (v)
+            break;
+    }
+    for (; i < n; i++)
+        if (b[i])
+            return i;
+    return (size_t)-1;
+}
+
+/* --------------------------------------------------------- child runs */
+
+typedef struct gm_child {
+    int status;      /* raw wait status */
+    bool exited;     /* exited normally ... */
+    int exit_code;   /* ... with this code */
+    bool signaled;   /* killed by ... */
+    int signo;       /* ... this signal */
+    char err[16384]; /* its stderr (truncated), NUL-terminated */
+    size_t err_len;
+} gm_child;
+
+/* Runs fn(arg) in a forked child whose stderr goes into c->err; the child
+ * exits 0 if fn returns.  No core files.  Returns 0, or -1 if the child
+ * could not be started. */
+static inline int gm_test_run_child(void (*fn)(void *), void *arg, gm_child *c) {
+    int p[2];
+    memset(c, 0, sizeof *c);
+    if (pipe(p) != 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        struct rlimit rl = {0, 0};
+        setrlimit(RLIMIT_CORE, &rl);
+        signal(SIGABRT, SIG_DFL);
+        close(p[0]);
+        dup2(p[1], 2);
+        close(p[1]);
+        fn(arg);
+        fflush(NULL);
+        _exit(0);
+    }
+    close(p[1]);
+    size_t n = 0;
+    ssize_t r;
+    for (;;) {
+        char sink[512];
+        char *dst = n + 1 < sizeof c->err ? c->err + n : sink;
+        size_t room = n + 1 < sizeof c->err ? sizeof c->err - 1 - n : sizeof sink;
+        r = read(p[0], dst, room);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (dst != sink)
+            n += (size_t)r;
+    }
+    c->err[n] = 0;
+    c->err_len = n;
+    close(p[0]);
+    while (waitpid(pid, &c->status, 0) < 0) {
+        if (errno != EINTR)
+            return -1;
+    }
+    c->exited = WIFEXITED(c->status);
+    c->exit_code = c->exited ? WEXITSTATUS(c->status) : -1;
+    c->signaled = WIFSIGNALED(c->status);
+    c->signo = c->signaled ? WTERMSIG(c->status) : 0;
+    return 0;
+}
+
+/* "exit 3", "signal 6 (Aborted)": how a child ended, for messages. */
+static inline const char *gm_child_how(const gm_child *c, char *buf, size_t n) {
+    if (c->exited)
+        snprintf(buf, n, "exit %d", c->exit_code);
+    else if (c->signaled)
+        snprintf(buf, n, "signal %d (%s)", c->signo, strsignal(c->signo));
+    else
+        snprintf(buf, n, "status 0x%x", (unsigned)c->status);
+    return buf;
+}
+
+/* The text %p gives for p, as the library prints it. */
+static inline const char *gm_test_ptrstr(const void *p, char *buf, size_t n) {
+    snprintf(buf, n, "%p", p);
+    return buf;
+}
+
+/* Seconds on the monotonic clock. */
+static inline double gm_test_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+#endif /* GM_TEST_H */
