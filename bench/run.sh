@@ -57,7 +57,7 @@ if [ -n "$QUICK" ]; then
     BT_DEPTH=${BENCH_BT_DEPTH:-16}
     GCBENCH_ARGS=${BENCH_GCBENCH_ARGS:-"14 12 50000 4 12"}
 else
-    ALLOC_ARGS=${BENCH_ALLOC_ARGS:-"1048576 3 1073741824"}
+    ALLOC_ARGS=${BENCH_ALLOC_ARGS:-"1048576 5 1073741824"}
     BT_DEPTH=${BENCH_BT_DEPTH:-21}
     GCBENCH_ARGS=${BENCH_GCBENCH_ARGS:-"18 16 500000 4 16"}
 fi
@@ -297,7 +297,7 @@ if want alloc; then
     echo "  objects per batch: ${batches%, }"
     printf '  %-9s %5s' threads size
     for peer in "${apeers[@]}"; do printf ' %9s' "$peer"; done
-    echo "   (ns per allocate+free pair, per thread)"
+    echo "   (ns per allocate+free pair, per thread, best round)"
     for t in 1 2; do
         for s in 16 64 256 4096; do
             printf '  %-9s %5s' "$t" "$s"
