@@ -126,17 +126,15 @@ static void checkmark_count(gm_span *s, void *ctx) {
 
 static void checkmark_save(gm_span *s, void *ctx) {
     checkmark_state *st = ctx;
-    for (unsigned w = 0; w < s->nwords; w++) {
-        st->saved[st->pos++] = atomic_load_explicit(&s->mark_bits[w], memory_order_relaxed);
-        atomic_store_explicit(&s->mark_bits[w], 0, memory_order_relaxed);
-    }
+    for (unsigned w = 0; w < s->nwords; w++)
+        st->saved[st->pos++] = gm_take_marks(s, w);
 }
 
 static void checkmark_compare(gm_span *s, void *ctx) {
     checkmark_state *st = ctx;
     for (unsigned w = 0; w < s->nwords; w++) {
         uint64_t first = st->saved[st->pos++];
-        uint64_t again = atomic_load_explicit(&s->mark_bits[w], memory_order_relaxed);
+        uint64_t again = gm_take_marks(s, w);
         uint64_t miss = again & ~first;
         if (miss) {
             unsigned bit = (unsigned)__builtin_ctzll(miss);
@@ -144,7 +142,9 @@ static void checkmark_compare(gm_span *s, void *ctx) {
             gm_fatal("gccheckmark: object %p (%zu bytes, span %p) is reachable but was not marked",
                      (void *)obj, (size_t)s->elemsize, (void *)s->base);
         }
-        atomic_store_explicit(&s->mark_bits[w], first | again, memory_order_relaxed);
+        uint64_t all = first | again;
+        for (unsigned b = 0; b < 64 && w * 64 + b < s->nelems; b++)
+            atomic_store_explicit(&s->mark_bytes[w * 64 + b], (uint8_t)((all >> b) & 1), memory_order_relaxed);
     }
 }
 

@@ -63,6 +63,8 @@ void gm_roots_queue(gm_gcwork *w);
 extern uint64_t gm_globals_bytes;
 
 /* sweep.c */
+/* Packs span s's mark bytes for bitmap word w into bits, clearing them. */
+uint64_t gm_take_marks(gm_span *s, unsigned w);
 void gm_sweep_all(void); /* sweeps every span that still needs it */
 extern _Atomic uint64_t gm_swept_spans;
 

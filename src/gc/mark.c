@@ -3,8 +3,9 @@
  *
  * White objects have a clear mark bit; grey objects have their bit set and
  * their range queued in a work buffer; black objects have been scanned.  A
- * mark bit is set with an atomic or, so two workers never both queue the
- * same object.  Each worker fills and drains its own buffer; full buffers
+ * mark is one byte, set with a plain store: two workers may both find an
+ * object white and both queue it, which costs a second scan and nothing
+ * else, while a locked read-modify-write per object would cost more.  Each worker fills and drains its own buffer; full buffers
  * go to a global list that idle workers take from, and a worker that holds
  * a large buffer while others wait gives half of it away.  Marking ends
  * when every worker is waiting and the global list is empty.
@@ -98,12 +99,9 @@ GM_NO_SANITIZE static inline bool mark_value(gm_gcwork *w, uintptr_t v) {
     uintptr_t idx = gm_span_index(s, v);
     if (idx >= s->nelems || !gm_span_allocated(s, idx))
         return false;
-    _Atomic uint64_t *word = &s->mark_bits[idx >> 6];
-    uint64_t bit = 1ull << (idx & 63);
-    if (atomic_load_explicit(word, memory_order_relaxed) & bit)
+    if (atomic_load_explicit(&s->mark_bytes[idx], memory_order_relaxed))
         return false;
-    if (atomic_fetch_or_explicit(word, bit, memory_order_relaxed) & bit)
-        return false;
+    atomic_store_explicit(&s->mark_bytes[idx], 1, memory_order_relaxed);
     uintptr_t obj = s->base + idx * s->elemsize;
     w->marked_bytes += s->elemsize;
     w->marked_objects++;
@@ -123,7 +121,7 @@ bool gm_is_marked(uintptr_t v) {
     uintptr_t idx = gm_span_index(s, v);
     if (idx >= s->nelems)
         return true;
-    return gm_bit(s->mark_bits, idx);
+    return gm_span_marked(s, idx);
 }
 
 GM_NO_SANITIZE void gm_scan_range(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
@@ -155,11 +153,27 @@ static void share(gm_gcwork *w) {
     put_full(half);
 }
 
+/* Objects are scanned a few pops after they are taken from the buffer, with
+ * a prefetch issued when they are taken, so the memory is in cache (or on
+ * its way) by the time it is read: marking is bound by cache misses. */
+#define PREFETCH_DEPTH 8
+
 static void drain(gm_gcwork *w) {
     unsigned since_share = 0;
+    gm_range ring[PREFETCH_DEPTH];
+    unsigned head = 0, count = 0;
     for (;;) {
-        while (w->buf && w->buf->n) {
-            gm_range r = w->buf->r[--w->buf->n];
+        while ((w->buf && w->buf->n) || count) {
+            if (w->buf && w->buf->n && count < PREFETCH_DEPTH) {
+                gm_range r = w->buf->r[--w->buf->n];
+                __builtin_prefetch((const void *)r.lo);
+                ring[(head + count++) % PREFETCH_DEPTH] = r;
+                if (count < PREFETCH_DEPTH && w->buf->n)
+                    continue;
+            }
+            gm_range r = ring[head];
+            head = (head + 1) % PREFETCH_DEPTH;
+            count--;
             gm_scan_range(w, r.lo, r.hi);
             if (++since_share >= 32) {
                 since_share = 0;

@@ -22,6 +22,22 @@ static uint64_t low_mask(unsigned n) {
     return n >= 64 ? ~0ull : ((1ull << n) - 1);
 }
 
+/* Packs the 64 mark bytes of bitmap word w (each 0 or 1) into 64 bits and
+ * clears them. */
+uint64_t gm_take_marks(gm_span *s, unsigned w) {
+    _Atomic uint64_t *bytes = (_Atomic uint64_t *)(s->mark_bytes + w * 64);
+    uint64_t m = 0;
+    for (unsigned k = 0; k < 8; k++) {
+        uint64_t x = atomic_load_explicit(&bytes[k], memory_order_relaxed);
+        if (x) {
+            /* Gather the low bit of each byte into the top byte. */
+            m |= (((x & 0x0101010101010101ull) * 0x0102040810204080ull) >> 56) << (k * 8);
+            atomic_store_explicit(&bytes[k], 0, memory_order_relaxed);
+        }
+    }
+    return m;
+}
+
 bool gm_sweep_span(gm_span *s, bool *freed_span) {
     *freed_span = false;
     uint32_t sg = atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire);
@@ -35,7 +51,7 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
     uint32_t applied = 0, live = 0;
     for (unsigned w = 0; w < s->nwords; w++) {
         uint64_t mask = (w + 1) * 64 > s->nelems ? low_mask(s->nelems - w * 64) : ~0ull;
-        uint64_t m = atomic_load_explicit(&s->mark_bits[w], memory_order_relaxed) & mask;
+        uint64_t m = gm_take_marks(s, w) & mask;
         uint64_t f = atomic_exchange_explicit(&s->free_bits[w], 0, memory_order_acq_rel);
         uint64_t a = atomic_load_explicit(&s->alloc_bits[w], memory_order_relaxed) & mask;
         uint64_t now = m & ~f;
@@ -43,7 +59,6 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
         applied += (uint32_t)__builtin_popcountll(f);
         live += (uint32_t)__builtin_popcountll(now);
         atomic_store_explicit(&s->alloc_bits[w], now, memory_order_relaxed);
-        atomic_store_explicit(&s->mark_bits[w], 0, memory_order_relaxed);
     }
     atomic_fetch_sub_explicit(&s->nfreed, applied, memory_order_acq_rel);
     s->nalloc = (uint16_t)live;

@@ -1,12 +1,16 @@
 /*
  * heap.h - the heap's types: spans, arenas, mcache, mcentral, mheap.
  *
- * Object state.  A span holds nelems slots of elemsize bytes.  Three bitmaps
- * live in the span record, out of band, each ceil(nelems/64) words:
+ * Object state.  A span holds nelems slots of elemsize bytes.  Two bitmaps
+ * of ceil(nelems/64) words and one byte map live in the span record, out of
+ * band:
  *
  *   alloc_bits  a slot was allocated when the span was last swept or reset;
- *   mark_bits   the collector found the slot reachable (this cycle);
- *   free_bits   gm_free released the slot; applied at the next reset/sweep.
+ *   free_bits   gm_free released the slot; applied at the next reset/sweep;
+ *   mark_bytes  the collector found the slot reachable (this cycle).  One
+ *               byte per slot, so parallel markers set marks with plain
+ *               stores instead of locked read-modify-writes (two markers may
+ *               both see a slot white and both scan it: harmless).
  *
  * While a span is cached by a thread's mcache, that thread allocates the free
  * slots (alloc_bits clear) in address order: freeindex is the slot after the
@@ -25,8 +29,8 @@
  *   s.sweepgen == sg - 2   needs sweeping
  *   s.sweepgen == sg - 1   being swept
  *   s.sweepgen == sg       swept, ready to use
- * Sweeping makes mark_bits the new alloc_bits (minus free_bits) and clears
- * mark_bits: swapping the two arrays, as Go does.
+ * Sweeping makes the marks the new alloc_bits (minus free_bits) and clears
+ * the marks.
  *
  * Span lookup.  Every page of an in-use span maps to it through the arena
  * index (gm_arena_index[addr >> 26]->spans[page]); a free span maps at least
@@ -77,11 +81,11 @@ typedef struct gm_span {
     _Atomic uint32_t sweepgen;
     _Atomic uint32_t nfreed; /* free_bits set and not applied yet */
     _Atomic uint64_t *alloc_bits;
-    _Atomic uint64_t *mark_bits;
     _Atomic uint64_t *free_bits;
+    _Atomic uint8_t *mark_bytes;
     void *specials;      /* finalizers, cleanups, weak handles (src/gc) */
     gm_mutex specials_lock;
-    _Atomic uint64_t bits[]; /* 3 * nwords: the arrays above point in here */
+    _Atomic uint64_t bits[]; /* 2 * nwords words, then 64 * nwords mark bytes */
 } gm_span;
 
 /* 64 MiB of address space: the span of each of its pages. */
@@ -121,6 +125,10 @@ GM_INLINE uintptr_t gm_span_index(const gm_span *s, uintptr_t p) {
 
 GM_INLINE bool gm_bit(_Atomic uint64_t *bits, uintptr_t i) {
     return (atomic_load_explicit(&bits[i >> 6], memory_order_relaxed) >> (i & 63)) & 1;
+}
+
+GM_INLINE bool gm_span_marked(gm_span *s, uintptr_t i) {
+    return atomic_load_explicit(&s->mark_bytes[i], memory_order_relaxed) != 0;
 }
 
 GM_INLINE bool gm_span_allocated(gm_span *s, uintptr_t i) {

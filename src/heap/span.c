@@ -1,8 +1,8 @@
 /*
  * span.c - span records and the slot bitmaps inside them.
  *
- * A span record is a header plus three bitmaps of nwords 64-bit words each
- * (alloc, mark, free; see heap.h for what the bits mean).  Records come from
+ * A span record is a header plus two bitmaps of nwords 64-bit words each
+ * (alloc, free) and 64 * nwords mark bytes (see heap.h for what they mean).  Records come from
  * pools per nwords, carved from chunks of anonymous memory and never given
  * back to the OS, so a stale pointer to a record (from the arena index) is
  * always safe to read: readers check state and bounds.
@@ -19,7 +19,7 @@ static gm_span *free_records[GM_BITMAP_WORDS + 1];
 static char *chunk_cur, *chunk_end;
 
 static size_t record_size(uint16_t nwords) {
-    size_t n = sizeof(gm_span) + 3 * (size_t)nwords * sizeof(uint64_t);
+    size_t n = sizeof(gm_span) + 2 * (size_t)nwords * sizeof(uint64_t) + 64 * (size_t)nwords;
     return (n + 63) & ~(size_t)63;
 }
 
@@ -44,8 +44,8 @@ gm_span *gm_span_record_alloc(uint16_t nwords) {
     memset(s, 0, size);
     s->nwords = nwords;
     s->alloc_bits = s->bits;
-    s->mark_bits = s->bits + nwords;
-    s->free_bits = s->bits + 2 * nwords;
+    s->free_bits = s->bits + nwords;
+    s->mark_bytes = (_Atomic uint8_t *)(s->bits + 2 * nwords);
     return s;
 }
 
@@ -70,7 +70,8 @@ void gm_span_init_objects(gm_span *s, uint8_t spanclass) {
         s->nelems = gm_class_to_nobjs[sizeclass];
         s->divmagic = gm_class_to_divmagic[sizeclass];
     }
-    for (uint16_t w = 0; w < 3 * s->nwords; w++)
+    /* Both bitmaps and the mark bytes (8 per word). */
+    for (unsigned w = 0; w < 2u * s->nwords + 8u * s->nwords; w++)
         atomic_store_explicit(&s->bits[w], 0, memory_order_relaxed);
     atomic_store_explicit(&s->freeindex, 0, memory_order_relaxed);
     atomic_store_explicit(&s->nfreed, 0, memory_order_relaxed);
