@@ -55,13 +55,13 @@ bool gm_copystack_init(gm_task_sched *s) {
     g0->id = 0;
     g0->timer_index = ~0u;
     g0->fiber = gm_fiber_create();
-    gm_mutex_lock(&s->lock);
+    gm_thread *lk = gm_task_lock(&s->lock);
     s->shared_lo = lo;
     s->shared_hi = hi;
     s->shared_max = s->default_max;
     g0->stack_lo = g0lo;
     g0->stack_hi = g0hi;
-    gm_mutex_unlock(&s->lock);
+    gm_task_unlock(&s->lock, lk);
     g0->sp = gm_ctx_make(g0hi, gm_g0_loop, g0);
     s->g0 = g0;
     return true;
@@ -125,13 +125,13 @@ bool gm_copystack_on_shared(gm_task_sched *s, const void *p, size_t n) {
 GM_NO_SANITIZE void gm_copystack_check_send(const void *elem, size_t n, const void *chan) {
     if (!elem)
         return;
-    gm_mutex_lock(&gm_scheds_lock);
+    gm_thread *lk = gm_task_lock(&gm_scheds_lock);
     for (size_t off = 0; off + sizeof(void *) <= n; off += sizeof(void *)) {
         const char *w;
         memcpy(&w, (const char *)elem + off, sizeof w);
         for (gm_task_sched *s = gm_scheds; s; s = s->all_next) {
             if (s->shared_lo && w >= s->shared_lo && w < s->shared_hi) {
-                gm_mutex_unlock(&gm_scheds_lock);
+                gm_task_unlock(&gm_scheds_lock, lk);
                 gm_fatal("goroutine %lld sent a pointer into a copy stack (%p, shared stack "
                          "[%p, %p)) on channel %p: locals of copy-stack goroutines move",
                          (long long)gm_goid(), (const void *)w, (void *)s->shared_lo,
@@ -139,5 +139,5 @@ GM_NO_SANITIZE void gm_copystack_check_send(const void *elem, size_t n, const vo
             }
         }
     }
-    gm_mutex_unlock(&gm_scheds_lock);
+    gm_task_unlock(&gm_scheds_lock, lk);
 }

@@ -93,12 +93,12 @@ gm_task_sched *gm_sched_get(void) {
     s->cur = m;
     atomic_store_explicit(&s->running, m, memory_order_relaxed);
 
-    gm_mutex_lock(&gm_scheds_lock);
+    gm_thread *lk = gm_task_lock(&gm_scheds_lock);
     s->all_next = gm_scheds;
     if (gm_scheds)
         gm_scheds->all_prev = s;
     gm_scheds = s;
-    gm_mutex_unlock(&gm_scheds_lock);
+    gm_task_unlock(&gm_scheds_lock, lk);
 
     gm_overflow_init_thread(s);
     t->sched = s;
@@ -120,10 +120,10 @@ static gm_g *g_record(gm_task_sched *s) {
         if (!ns)
             return NULL;
         ns->n = (uint32_t)((bytes - sizeof *ns) / sizeof(gm_g));
-        gm_mutex_lock(&s->lock);
+        gm_thread *lk = gm_task_lock(&s->lock);
         ns->next = s->slabs;
         s->slabs = ns;
-        gm_mutex_unlock(&s->lock);
+        gm_task_unlock(&s->lock, lk);
         slab = ns;
     }
     gm_g *g = &slab->gs[slab->used++];
@@ -136,20 +136,20 @@ static bool g_attach_stack(gm_task_sched *s, gm_g *g, size_t max) {
     char *lo, *hi;
     if (!gm_stack_alloc(max, &lo, &hi))
         return false;
-    gm_mutex_lock(&s->lock);
+    gm_thread *lk = gm_task_lock(&s->lock);
     g->stack_lo = lo;
     g->stack_hi = hi;
-    gm_mutex_unlock(&s->lock);
+    gm_task_unlock(&s->lock, lk);
     atomic_store_explicit(&g->touched, 3, memory_order_relaxed);
     return true;
 }
 
 static void g_detach_stack(gm_task_sched *s, gm_g *g) {
     char *lo = g->stack_lo, *hi = g->stack_hi;
-    gm_mutex_lock(&s->lock);
+    gm_thread *lk = gm_task_lock(&s->lock);
     g->stack_lo = g->stack_hi = NULL;
     g->resident = 0;
-    gm_mutex_unlock(&s->lock);
+    gm_task_unlock(&s->lock, lk);
     gm_stack_free(lo, hi);
 }
 
@@ -513,9 +513,9 @@ void gm_task_shrink_stacks(gm_thread *t) {
 
 void gm_task_stack_stats(uint64_t *inuse, uint64_t *sys) {
     uint64_t resident = 0;
-    gm_mutex_lock(&gm_scheds_lock);
+    gm_thread *lk = gm_task_lock(&gm_scheds_lock);
     for (gm_task_sched *s = gm_scheds; s; s = s->all_next) {
-        gm_mutex_lock(&s->lock);
+        gm_thread *lk2 = gm_task_lock(&s->lock);
         gm_g *run = atomic_load_explicit(&s->running, memory_order_relaxed);
         for (gm_g_slab *slab = s->slabs; slab; slab = slab->next) {
             for (uint32_t i = 0; i < slab->n; i++) {
@@ -532,9 +532,9 @@ void gm_task_stack_stats(uint64_t *inuse, uint64_t *sys) {
             resident += gm_stack_resident(s->shared_lo, s->shared_hi);
             resident += gm_stack_resident(s->g0_rec.stack_lo, s->g0_rec.stack_hi);
         }
-        gm_mutex_unlock(&s->lock);
+        gm_task_unlock(&s->lock, lk2);
     }
-    gm_mutex_unlock(&gm_scheds_lock);
+    gm_task_unlock(&gm_scheds_lock, lk);
     *inuse = resident;
     *sys = atomic_load_explicit(&gm_stack_reserved, memory_order_relaxed);
 }
@@ -542,14 +542,14 @@ void gm_task_stack_stats(uint64_t *inuse, uint64_t *sys) {
 /* ------------------------------------------------------- thread exit */
 
 static void sched_free(gm_task_sched *s) {
-    gm_mutex_lock(&gm_scheds_lock);
+    gm_thread *lk = gm_task_lock(&gm_scheds_lock);
     if (s->all_prev)
         s->all_prev->all_next = s->all_next;
     else
         gm_scheds = s->all_next;
     if (s->all_next)
         s->all_next->all_prev = s->all_prev;
-    gm_mutex_unlock(&gm_scheds_lock);
+    gm_task_unlock(&gm_scheds_lock, lk);
 
     gm_overflow_fini_thread(s);
     if (s->shared_lo) {

@@ -147,6 +147,22 @@ struct gm_task_sched {
     gm_g g0_rec;
 };
 
+/* Locks the collector may need while the world is stopped (the scheduler
+ * list, a scheduler's slab list) are held only inside no-stop regions, so
+ * no thread is ever stopped holding one. */
+GM_INLINE gm_thread *gm_task_lock(gm_mutex *m) {
+    gm_thread *t = gm_tls_thread;
+    if (t)
+        gm_nostop_enter(t);
+    gm_mutex_lock(m);
+    return t;
+}
+GM_INLINE void gm_task_unlock(gm_mutex *m, gm_thread *t) {
+    gm_mutex_unlock(m);
+    if (t)
+        gm_nostop_exit(t);
+}
+
 /* sched.c */
 gm_task_sched *gm_sched_get(void); /* the calling thread's, made if needed */
 extern __thread gm_task_sched *gm_tls_sched;
