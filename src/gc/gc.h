@@ -37,6 +37,11 @@ typedef struct gm_workbuf {
 
 typedef struct gm_gcwork {
     gm_workbuf *buf;
+    /* The span the last candidate pointer fell in: consecutive pointers
+     * mostly hit the same span.  Valid for one drain (spans do not change
+     * while the world is stopped). */
+    gm_span *span;
+    uintptr_t span_lo, span_len;
     uint64_t marked_bytes;
     uint64_t marked_objects;
     uint64_t scanned_bytes;

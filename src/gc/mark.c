@@ -91,11 +91,24 @@ void gm_gcwork_flush(gm_gcwork *w) {
     }
 }
 
+static void forget_span(gm_gcwork *w) {
+    w->span = NULL;
+    w->span_lo = w->span_len = 0;
+}
+
 /* Marks the slot v points into, if any, and queues it for scanning. */
-GM_NO_SANITIZE static inline bool mark_value(gm_gcwork *w, uintptr_t v) {
-    gm_span *s = gm_span_of(v);
-    if (!s)
-        return false;
+GM_NO_SANITIZE GM_INLINE bool mark_value(gm_gcwork *w, uintptr_t v) {
+    gm_span *s;
+    if (v - w->span_lo < w->span_len) {
+        s = w->span;
+    } else {
+        s = gm_span_of(v);
+        if (!s)
+            return false;
+        w->span = s;
+        w->span_lo = s->base;
+        w->span_len = s->npages << GM_PAGE_SHIFT;
+    }
     uintptr_t idx = gm_span_index(s, v);
     if (idx >= s->nelems || !gm_span_allocated(s, idx))
         return false;
@@ -111,6 +124,7 @@ GM_NO_SANITIZE static inline bool mark_value(gm_gcwork *w, uintptr_t v) {
 }
 
 bool gm_mark_value(gm_gcwork *w, uintptr_t v) {
+    forget_span(w);
     return mark_value(w, v);
 }
 
@@ -222,6 +236,7 @@ static void *worker_main(void *arg) {
         seen = work_epoch;
         pthread_mutex_unlock(&workers_lock);
         uint64_t cpu0 = gm_thread_cputime();
+        forget_span(&worker_work[id]);
         drain(&worker_work[id]);
         uint64_t cpu = gm_thread_cputime() - cpu0;
         pthread_mutex_lock(&workers_lock);
@@ -296,6 +311,7 @@ void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *mark
     work_epoch++;
     pthread_cond_broadcast(&workers_cond);
     pthread_mutex_unlock(&workers_lock);
+    forget_span(self);
     drain(self);
     pthread_mutex_lock(&workers_lock);
     while (workers_finished < nworkers - 1)
@@ -313,6 +329,7 @@ void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *mark
 }
 
 gm_gcwork *gm_mark_root_work(void) {
+    forget_span(&worker_work[0]);
     return &worker_work[0];
 }
 
