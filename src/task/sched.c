@@ -504,6 +504,8 @@ void gm_task_shrink_stacks(gm_thread *t) {
                 gm_stack_release_all_but_top(g->stack_lo, g->stack_hi);
             else if (g->status != GM_G_NEW && g->status != GM_G_DEAD)
                 gm_stack_shrink(g->stack_lo, g->stack_hi, g->sp);
+            /* measure again at the next stats read */
+            atomic_fetch_or_explicit(&g->touched, 2, memory_order_relaxed);
         }
     }
     if (s->shared_lo && s->cur->kind != GM_G_COPY)
