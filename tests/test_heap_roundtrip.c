@@ -255,7 +255,8 @@ static void test_not_heap(void) {
     unsigned char *p = gm_alloc(48); /* class of 170 slots, 32-byte tail */
     CHECK(p, "gm_alloc(48)");
     gm_span *s = gm_span_of((uintptr_t)p);
-    CHECK(s && s->elemsize == 48, "span of %p: %p elemsize %u", (void *)p, (void *)s, s ? s->elemsize : 0);
+    CHECK(s && s->elemsize == 48, "span of %p: %p elemsize %zu", (void *)p, (void *)s,
+          s ? (size_t)s->elemsize : (size_t)0);
     int nfree = 0;
     for (unsigned i = 0; i < s->nelems && nfree < 8; i++) {
         if (gm_span_allocated(s, i))

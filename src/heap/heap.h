@@ -64,7 +64,7 @@ typedef struct gm_span {
     struct gm_span *next, *prev;
     uintptr_t base;
     size_t npages;
-    uint32_t elemsize;   /* bytes per slot; for a large span, the whole span */
+    size_t elemsize;     /* bytes per slot; for a large span, the whole span */
     uint32_t divmagic;   /* slot index = (offset * divmagic) >> 32 */
     uint16_t nelems;
     uint16_t nwords;     /* bitmap words */
