@@ -165,6 +165,26 @@ void gm_checkmark_verify(void) {
     gm_os_free(st.saved, bytes);
 }
 
+/* Returns free pages to the OS beyond 10% over the heap goal, as Go's
+ * scavenger does.  The goal used is the largest of the last few cycles', so
+ * a heap whose live size swings does not give pages back one cycle only to
+ * fault them in again the next. */
+#define GOAL_HISTORY 8
+static void scavenge_after_cycle(uint32_t n) {
+    static uint64_t goals[GOAL_HISTORY];
+    uint64_t goal = atomic_load(&gm_pace.goal);
+    goals[n % GOAL_HISTORY] = goal;
+    uint64_t high = 0;
+    for (int i = 0; i < GOAL_HISTORY; i++)
+        if (goals[i] > high)
+            high = goals[i];
+    if (high == UINT64_MAX)
+        return;
+    uint64_t retain = high + high / 10;
+    uint64_t inuse = atomic_load(&gm_heap.inuse);
+    gm_heap_scavenge(retain > inuse ? retain - inuse : 0);
+}
+
 static void run_cycle(bool forced) {
     gm_trace_cycle tc;
     memset(&tc, 0, sizeof tc);
@@ -251,12 +271,7 @@ static void run_cycle(bool forced) {
     /* Background sweep, then give idle memory back to the OS. */
     uint64_t cs = gm_thread_cputime();
     gm_sweep_all();
-    uint64_t goal = atomic_load(&gm_pace.goal);
-    uint64_t keep = goal == UINT64_MAX ? UINT64_MAX : goal / 10;
-    uint64_t inuse = atomic_load(&gm_heap.inuse);
-    if (goal != UINT64_MAX && goal + goal / 10 > inuse)
-        keep = goal + goal / 10 - inuse;
-    gm_heap_scavenge(keep);
+    scavenge_after_cycle(tc.n);
     gm_mutex_lock(&gm_gc_lock);
     gm_gcstats.gc_cpu_ns += gm_thread_cputime() - cs;
     gm_mutex_unlock(&gm_gc_lock);
