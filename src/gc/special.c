@@ -1,0 +1,1004 @@
+/*
+ * special.c - finalizers, cleanups and weak handles ("specials").
+ *
+ * A special is a record attached to a heap object: a finalizer (Go's
+ * runtime.SetFinalizer), a cleanup (Go 1.24's runtime.AddCleanup) or a weak
+ * handle (Go 1.24's weak.Pointer).  This file holds the records, the hooks
+ * the collector calls (gc.h), the finalizer queue and the thread that runs
+ * it, and the public calls of gomem.h's "Finalizers, cleanups, weak
+ * pointers" section.
+ *
+ * Records.  Each record is 48 bytes of non-GC memory (pools of gm_os_alloc
+ * chunks, never given back to the OS, counted in gm_heap.meta), so the
+ * collector never reads them as roots: the record's pointer to its object
+ * is invisible to marking.  A span with specials points (s->specials) at a
+ * list header; the list is sorted by the record's address key (the pointer
+ * the special was set on; records of one object are therefore contiguous)
+ * and guarded by s->specials_lock.  Appending past the last key is O(1),
+ * which is the common case (objects are allocated in address order).
+ * Invariant: s->specials != NULL if and only if the list holds a record,
+ * so a span without specials is freed by sweeping as usual.  Headers are
+ * also on a global registry (reg_head) so that the collector can visit
+ * every special without walking the heap.
+ *
+ * Keys.  A finalizer's key is its object's start; a cleanup's is the exact
+ * pointer given (interior pointers are allowed, as in Go); a weak handle's
+ * is the object's start.  In the tiny allocator's 16-byte blocks, which
+ * pack several small noscan objects, the key is always the exact pointer:
+ * the block is the unit of liveness, each packed object its own key.
+ *
+ * What the collector does (gm_specials_after_mark, world stopped, after the
+ * main drain; each step returning true makes the collector drain again):
+ *
+ *   A. Roots owned by specials: every finalizer's and cleanup's arg, and
+ *      every queued record's obj and arg, are marked.  (With the arg check
+ *      on, each unmarked object's own arg is marked and drained first, and
+ *      an arg that reaches its object is a fatal error.)
+ *   B. Ordering: for every finalizable object still unmarked, what its body
+ *      points to is marked (not the object itself).  An object reachable
+ *      from another unreachable finalizable object is thereby kept.
+ *   C. Decision, per object: if it has a finalizer and is still unmarked,
+ *      its finalizer is queued, its weak handles are cleared and it is
+ *      marked again (resurrected for one cycle); its cleanups stay.  Else, if
+ *      it is unmarked, its weak handles are cleared and its cleanups are
+ *      queued.  Else (alive) its weak handles are marked, as the handle is a
+ *      heap object the special keeps alive.
+ *
+ * So weak handles read NULL as soon as the object is unreachable, before
+ * its finalizer runs; a chain A -> B of finalizable objects runs A's
+ * finalizer in one cycle and B's in a later one; a cycle of finalizable
+ * objects (a self-pointer included) marks itself in B and is never
+ * collected, as in Go.  Modes for the bdwgc layer (gm_specials_set_finalizer):
+ * IGNORE_SELF skips pointers from an object into itself in B; NO_ORDER
+ * queues the finalizer of every finalizable object unmarked after A, even if
+ * B marked it.
+ *
+ * Queue.  Queued records leave their span's list and join a FIFO (q_head)
+ * under q_lock; step A keeps what they point to alive until they run.  They
+ * run in order on a dedicated thread, started by the first gm_set_finalizer
+ * or gm_add_cleanup (so it inherits a program thread's signal mask),
+ * registered with the collector, waiting in a blocking region when idle;
+ * gm_specials_after_cycle wakes it.  The collector's thread never runs
+ * them, nor does an allocation or a signal handler; gm_run_finalizers runs
+ * them on its caller.  A record is popped inside a no-stop region with its
+ * fn, obj and arg copied to locals, so they are never out of sight of the
+ * collector.
+ *
+ * Weak handles are heap objects (16 B, noscan: the object's address inside
+ * is not a reference).  The object's weak special keeps its handle alive
+ * (step C marks it), the program keeps it alive by holding it, so a handle
+ * outlives its object and then reads NULL, never a dangling pointer.
+ * gm_weak_get is one atomic load: a value it loaded is in a register or on
+ * the stack, hence a root, by the time a collection could clear it.  (If
+ * marking becomes concurrent, gm_weak_get must grey what it returns, as Go's
+ * makeStrongFromWeak does.)
+ *
+ * Cleanup handles: bits 63..32 are the record's pool slot + 1, bits 31..0
+ * the low bits of the cleanup's id (a 64-bit counter, never 0 in its low
+ * bits); a record reused for another special has another id, so a stale
+ * handle cancels nothing.  Stop works while the cleanup is linked or
+ * queued; once popped to run it returns false.
+ *
+ * Locks and the stop.  Every critical section on specials (span lists,
+ * registry, pools, queue) runs inside a no-stop region of a registered
+ * thread, or on the collector's thread outside a cycle's stop (background
+ * sweep).  So while the world is stopped none is in progress, and the
+ * collector's steps above take no lock.  Lock order: a span's
+ * specials_lock, then reg_lock, then the pools' locks; q_lock is taken
+ * alone.
+ *
+ * gm_free.  An object released with gm_free loses its specials without
+ * running them (the program took over its lifetime): gm_specials_free does
+ * that when gm_free calls it; sweeping and step C also drop the specials of
+ * slots whose free bit is set.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "gc/gc.h"
+
+/* ------------------------------------------------------------------ types */
+
+enum { SP_FINALIZER = 1, SP_CLEANUP = 2, SP_WEAK = 3 };
+enum { ST_FREE = 0, ST_LINKED, ST_QUEUED, ST_RUNNING, ST_CANCELLED };
+
+/* Finalizer modes (bdwgc's flavours; gomem.h's gm_set_finalizer is ORDERED). */
+enum { GM_FIN_ORDERED = 0, GM_FIN_IGNORE_SELF = 1, GM_FIN_NO_ORDER = 2 };
+
+typedef union special_fn {
+    gm_finalizer_fn fin;
+    gm_cleanup_fn cln;
+} special_fn;
+
+typedef struct gm_special {
+    struct gm_special *next;  /* span list, queue or pool free list */
+    _Atomic uintptr_t key;    /* the pointer the special is set on */
+    special_fn fn;
+    void *arg;                /* weak: the gm_weak handle */
+    _Atomic uint64_t id;      /* cleanup id while linked or queued, else 0 */
+    uint32_t slot;            /* index in the record pool, fixed */
+    uint8_t kind;
+    uint8_t mode;             /* finalizer mode */
+    _Atomic uint8_t state;
+    uint8_t pending;          /* step B: finalizable and unmarked */
+} gm_special;
+
+typedef struct gm_special_list {
+    gm_special *first, *last;
+    gm_span *span;
+    struct gm_special_list *reg_next, *reg_prev;
+} gm_special_list;
+
+struct gm_weak {
+    _Atomic uintptr_t obj;
+    uintptr_t reserved;
+};
+
+/* Set (by configuration, or a test) to make the collector check that no
+ * finalizer's or cleanup's arg reaches its own object. */
+bool gm_specials_check_args;
+
+void gm_specials_free(gm_span *s, uintptr_t base);
+void gm_specials_set_finalizer(void *obj, gm_finalizer_fn fn, void *arg, int mode, gm_finalizer_fn *old_fn,
+                               void **old_arg);
+
+/* ------------------------------------------------------------------ pools */
+
+#define POOL_CHUNK (256 * 1024)
+#define RECS_PER_CHUNK (POOL_CHUNK / sizeof(gm_special))
+#define MAX_REC_CHUNKS 65536
+
+static gm_mutex rec_lock = GM_MUTEX_INIT;
+static gm_special *rec_free;
+static gm_special **rec_chunks; /* chunk table, for slot -> record */
+static _Atomic uint32_t rec_nchunks;
+
+static gm_mutex hdr_lock = GM_MUTEX_INIT;
+static gm_special_list *hdr_free;
+static char *hdr_cur, *hdr_end;
+
+static void *pool_chunk(void) {
+    void *p = gm_os_alloc(POOL_CHUNK);
+    if (!p)
+        gm_fatal("out of memory for finalizer and weak pointer records (%zu bytes)", (size_t)POOL_CHUNK);
+    atomic_fetch_add_explicit(&gm_heap.meta, POOL_CHUNK, memory_order_relaxed);
+    return p;
+}
+
+/* A zeroed record (slot kept).  Inside a no-stop region. */
+static gm_special *rec_alloc(void) {
+    gm_mutex_lock(&rec_lock);
+    if (!rec_free) {
+        uint32_t n = atomic_load_explicit(&rec_nchunks, memory_order_relaxed);
+        if (!rec_chunks) {
+            rec_chunks = gm_os_alloc(MAX_REC_CHUNKS * sizeof(gm_special *));
+            if (!rec_chunks)
+                gm_fatal("out of memory for the finalizer record table");
+        }
+        if (n == MAX_REC_CHUNKS)
+            gm_fatal("too many finalizers, cleanups and weak handles (%zu)",
+                     (size_t)MAX_REC_CHUNKS * RECS_PER_CHUNK);
+        gm_special *c = pool_chunk();
+        for (size_t i = RECS_PER_CHUNK; i-- > 0;) {
+            c[i].slot = (uint32_t)(n * RECS_PER_CHUNK + i);
+            c[i].next = rec_free;
+            rec_free = &c[i];
+        }
+        rec_chunks[n] = c;
+        atomic_store_explicit(&rec_nchunks, n + 1, memory_order_release);
+    }
+    gm_special *r = rec_free;
+    rec_free = r->next;
+    gm_mutex_unlock(&rec_lock);
+    r->next = NULL;
+    r->fn.fin = NULL;
+    r->arg = NULL;
+    r->kind = r->mode = r->pending = 0;
+    return r;
+}
+
+static void rec_free_one(gm_special *r) {
+    atomic_store_explicit(&r->id, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->state, ST_FREE, memory_order_relaxed);
+    atomic_store_explicit(&r->key, 0, memory_order_relaxed);
+    r->arg = NULL;
+    r->fn.fin = NULL;
+    gm_mutex_lock(&rec_lock);
+    r->next = rec_free;
+    rec_free = r;
+    gm_mutex_unlock(&rec_lock);
+}
+
+static gm_special *rec_at(uint64_t slot) {
+    uint64_t c = slot / RECS_PER_CHUNK;
+    if (c >= atomic_load_explicit(&rec_nchunks, memory_order_acquire))
+        return NULL;
+    return &rec_chunks[c][slot % RECS_PER_CHUNK];
+}
+
+static gm_special_list *hdr_alloc(void) {
+    gm_mutex_lock(&hdr_lock);
+    gm_special_list *h = hdr_free;
+    if (h) {
+        hdr_free = h->reg_next;
+    } else {
+        if (!hdr_cur || (size_t)(hdr_end - hdr_cur) < sizeof *h) {
+            hdr_cur = pool_chunk();
+            hdr_end = hdr_cur + POOL_CHUNK;
+        }
+        h = (gm_special_list *)hdr_cur;
+        hdr_cur += sizeof *h;
+    }
+    gm_mutex_unlock(&hdr_lock);
+    memset(h, 0, sizeof *h);
+    return h;
+}
+
+static void hdr_release(gm_special_list *h) {
+    gm_mutex_lock(&hdr_lock);
+    h->reg_next = hdr_free;
+    hdr_free = h;
+    gm_mutex_unlock(&hdr_lock);
+}
+
+/* --------------------------------------------------------------- registry */
+
+static gm_mutex reg_lock = GM_MUTEX_INIT;
+static gm_special_list *reg_head;
+
+static void reg_add(gm_special_list *h) {
+    gm_mutex_lock(&reg_lock);
+    h->reg_prev = NULL;
+    h->reg_next = reg_head;
+    if (reg_head)
+        reg_head->reg_prev = h;
+    reg_head = h;
+    gm_mutex_unlock(&reg_lock);
+}
+
+static void reg_remove(gm_special_list *h) {
+    gm_mutex_lock(&reg_lock);
+    if (h->reg_prev)
+        h->reg_prev->reg_next = h->reg_next;
+    else
+        reg_head = h->reg_next;
+    if (h->reg_next)
+        h->reg_next->reg_prev = h->reg_prev;
+    gm_mutex_unlock(&reg_lock);
+}
+
+/* ------------------------------------------------------------------ lists */
+
+GM_INLINE uintptr_t key_of(gm_special *r) {
+    return atomic_load_explicit(&r->key, memory_order_relaxed);
+}
+
+/* The list of s, created if create (caller holds s->specials_lock). */
+static gm_special_list *list_get(gm_span *s, bool create) {
+    gm_special_list *l = s->specials;
+    if (l || !create)
+        return l;
+    l = hdr_alloc();
+    l->span = s;
+    reg_add(l);
+    s->specials = l;
+    return l;
+}
+
+/* Drops l from s once it is empty (caller holds s->specials_lock, or the
+ * world is stopped). */
+static void list_release_if_empty(gm_span *s, gm_special_list *l) {
+    if (l->first)
+        return;
+    s->specials = NULL;
+    reg_remove(l);
+    hdr_release(l);
+}
+
+/* Inserts r by key, after the records with the same key. */
+static void list_insert(gm_special_list *l, gm_special *r) {
+    uintptr_t k = key_of(r);
+    r->next = NULL;
+    if (!l->first) {
+        l->first = l->last = r;
+        return;
+    }
+    if (key_of(l->last) <= k) {
+        l->last->next = r;
+        l->last = r;
+        return;
+    }
+    gm_special **pp = &l->first;
+    while (key_of(*pp) <= k)
+        pp = &(*pp)->next;
+    r->next = *pp;
+    *pp = r;
+}
+
+static void list_unlink(gm_special_list *l, gm_special *prev, gm_special *r) {
+    if (prev)
+        prev->next = r->next;
+    else
+        l->first = r->next;
+    if (l->last == r)
+        l->last = prev;
+    r->next = NULL;
+}
+
+/* The first record of kind with key k, and the one before it. */
+static gm_special *list_find(gm_special_list *l, uintptr_t k, uint8_t kind, gm_special **prev_out) {
+    if (!l || !l->first || key_of(l->last) < k)
+        return NULL;
+    gm_special *prev = NULL;
+    for (gm_special *r = l->first; r && key_of(r) <= k; prev = r, r = r->next) {
+        if (key_of(r) == k && r->kind == kind) {
+            if (prev_out)
+                *prev_out = prev;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------ the objects */
+
+/* The in-use span holding an allocated object at p, and the object's slot
+ * and start; NULL if p is in none. */
+static gm_span *object_at(uintptr_t p, uintptr_t *idx_out, uintptr_t *base_out) {
+    gm_span *s = gm_span_of(p);
+    if (!s)
+        return NULL;
+    uintptr_t idx = gm_span_index(s, p);
+    if (idx >= s->nelems || !gm_span_allocated(s, idx))
+        return NULL;
+    *idx_out = idx;
+    *base_out = s->base + idx * s->elemsize;
+    return s;
+}
+
+GM_INLINE uintptr_t slot_of(gm_span *s, uintptr_t key) {
+    return gm_span_index(s, key);
+}
+
+static void weak_clear(gm_special *r) {
+    struct gm_weak *w = r->arg;
+    if (w)
+        atomic_store_explicit(&w->obj, 0, memory_order_release);
+}
+
+/* ------------------------------------------------------------------ queue */
+
+static gm_mutex q_lock = GM_MUTEX_INIT;
+static gm_special *q_head, *q_tail;
+static _Atomic uint64_t q_len;
+static gm_note fin_note;
+
+static _Atomic uint64_t n_fin_queued, n_fin_run, n_cln_queued, n_cln_run;
+
+/* World stopped. */
+static void queue_push(gm_special *r) {
+    atomic_store_explicit(&r->state, ST_QUEUED, memory_order_relaxed);
+    r->next = NULL;
+    if (q_tail)
+        q_tail->next = r;
+    else
+        q_head = r;
+    q_tail = r;
+    atomic_fetch_add_explicit(&q_len, 1, memory_order_release);
+    atomic_fetch_add_explicit(r->kind == SP_FINALIZER ? &n_fin_queued : &n_cln_queued, 1,
+                              memory_order_relaxed);
+}
+
+/* Pops and runs one queued record on this thread.  Returns 0 if the queue
+ * was empty, 1 if it ran one, 2 if it dropped a cancelled cleanup. */
+GM_NOINLINE static int run_one(void) {
+    gm_thread *t = gm_thread_current();
+    gm_nostop_enter(t);
+    gm_mutex_lock(&q_lock);
+    gm_special *r = q_head;
+    if (!r) {
+        gm_mutex_unlock(&q_lock);
+        gm_nostop_exit(t);
+        return 0;
+    }
+    q_head = r->next;
+    if (!q_head)
+        q_tail = NULL;
+    atomic_fetch_sub_explicit(&q_len, 1, memory_order_relaxed);
+    uint8_t st = atomic_load_explicit(&r->state, memory_order_relaxed);
+    atomic_store_explicit(&r->state, ST_RUNNING, memory_order_relaxed);
+    gm_mutex_unlock(&q_lock);
+    uint8_t kind = r->kind;
+    special_fn fn = r->fn;
+    void *obj = (void *)key_of(r);
+    void *arg = r->arg;
+    rec_free_one(r);
+    /* From here fn's inputs are in this frame: roots. */
+    gm_nostop_exit(t);
+    if (st == ST_CANCELLED)
+        return 2;
+    if (kind == SP_FINALIZER) {
+        fn.fin(obj, arg);
+        atomic_fetch_add_explicit(&n_fin_run, 1, memory_order_relaxed);
+    } else {
+        fn.cln(arg);
+        atomic_fetch_add_explicit(&n_cln_run, 1, memory_order_relaxed);
+    }
+    gm_keep_alive(obj);
+    gm_keep_alive(arg);
+    return 1;
+}
+
+GM_API int gm_run_finalizers(void) {
+    gm_ensure_init();
+    uint64_t budget = atomic_load_explicit(&q_len, memory_order_acquire);
+    int ran = 0;
+    for (uint64_t i = 0; i < budget; i++) {
+        int k = run_one();
+        if (k == 0)
+            break;
+        if (k == 1)
+            ran++;
+    }
+    return ran;
+}
+
+/* ------------------------------------------------------- finalizer thread */
+
+static gm_mutex fin_start_lock = GM_MUTEX_INIT;
+static _Atomic bool fin_started;
+static bool fin_atfork;
+
+/* Overwrites the stack below the caller, where run_one's frames left the
+ * last objects' addresses. */
+GM_NOINLINE static void scrub_stack(void) {
+    volatile char buf[4096];
+    memset((char *)buf, 0, sizeof buf);
+    __asm__ __volatile__("" : : "r"(buf) : "memory");
+}
+
+GM_NOINLINE static void run_all(void) {
+    while (run_one())
+        ;
+}
+
+static void *wait_for_work(void *arg) {
+    gm_note_wait(&fin_note, *(uint32_t *)arg, -1);
+    return NULL;
+}
+
+static void *finalizer_main(void *arg) {
+    (void)arg;
+    gm_thread_register();
+    for (;;) {
+        uint32_t seen = gm_note_seq(&fin_note);
+        if (atomic_load_explicit(&q_len, memory_order_acquire)) {
+            run_all();
+            scrub_stack();
+            continue;
+        }
+        gm_blocking(wait_for_work, &seen);
+    }
+    return NULL;
+}
+
+static void fin_fork_child(void) {
+    /* The finalizer thread is gone from the child; the next gm_set_finalizer
+     * or gm_add_cleanup starts another. */
+    atomic_store(&fin_started, false);
+    fin_start_lock = (gm_mutex)GM_MUTEX_INIT;
+}
+
+static void start_finalizer_thread(void) {
+    if (atomic_load_explicit(&fin_started, memory_order_acquire))
+        return;
+    gm_mutex_lock(&fin_start_lock);
+    if (!atomic_load_explicit(&fin_started, memory_order_relaxed)) {
+        if (!fin_atfork) {
+            pthread_atfork(NULL, NULL, fin_fork_child);
+            fin_atfork = true;
+        }
+        pthread_t th;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int err = pthread_create(&th, &attr, finalizer_main, NULL);
+        pthread_attr_destroy(&attr);
+        if (err)
+            gm_print("gomem: cannot start the finalizer thread (pthread_create error %d); finalizers "
+                     "run only in gm_run_finalizers\n", err);
+        atomic_store_explicit(&fin_started, true, memory_order_release);
+    }
+    gm_mutex_unlock(&fin_start_lock);
+}
+
+/* ------------------------------------------------------- collector hooks */
+
+static bool pending_work(gm_gcwork *w) {
+    return w->buf && w->buf->n > 0;
+}
+
+/* Drains now on this thread (arg check), keeping the accounting in w. */
+static void drain_now(gm_gcwork *w) {
+    uint64_t b, o;
+    gm_mark_drain_parallel(1, &b, &o);
+    w->marked_bytes += b;
+    w->marked_objects += o;
+}
+
+/* Whether slot idx of s is marked, through the collector's interface (the
+ * mark representation is mark.c's business). */
+GM_INLINE bool slot_marked(gm_span *s, uintptr_t idx) {
+    return gm_is_marked(s->base + idx * s->elemsize);
+}
+
+/* Drops the lists whose span went away without telling us (a large object
+ * released by gm_free before gm_free called gm_specials_free). */
+static void reg_validate(void) {
+    gm_special_list *l = reg_head, *next;
+    for (; l; l = next) {
+        next = l->reg_next;
+        gm_span *s = l->span;
+        if (s->specials == l && atomic_load_explicit(&s->state, memory_order_acquire) == GM_SPAN_INUSE)
+            continue;
+        for (gm_special *r = l->first, *rn; r; r = rn) {
+            rn = r->next;
+            if (r->kind == SP_WEAK)
+                weak_clear(r);
+            rec_free_one(r);
+        }
+        l->first = l->last = NULL;
+        reg_remove(l);
+        hdr_release(l);
+    }
+}
+
+static void check_args(gm_gcwork *w) {
+    for (gm_special_list *l = reg_head; l; l = l->reg_next) {
+        gm_span *s = l->span;
+        for (gm_special *r = l->first; r; r = r->next) {
+            if (r->kind == SP_WEAK || !r->arg)
+                continue;
+            uintptr_t idx = slot_of(s, key_of(r));
+            if (slot_marked(s, idx) || gm_bit(s->free_bits, idx))
+                continue;
+            if (gm_mark_value(w, (uintptr_t)r->arg))
+                drain_now(w);
+            if (slot_marked(s, idx))
+                gm_fatal("%s of object %p: its argument %p reaches the object, which therefore never "
+                         "becomes unreachable (found by GOMEM_DEBUG=cleanupcheck=1)",
+                         r->kind == SP_CLEANUP ? "cleanup" : "finalizer", (void *)key_of(r), r->arg);
+        }
+    }
+}
+
+/* Step A. */
+static bool mark_special_roots(gm_gcwork *w) {
+    reg_validate();
+    if (gm_specials_check_args)
+        check_args(w);
+    for (gm_special_list *l = reg_head; l; l = l->reg_next)
+        for (gm_special *r = l->first; r; r = r->next)
+            if (r->kind != SP_WEAK && r->arg)
+                gm_mark_value(w, (uintptr_t)r->arg);
+    for (gm_special *r = q_head; r; r = r->next) {
+        if (atomic_load_explicit(&r->state, memory_order_relaxed) != ST_QUEUED)
+            continue;
+        if (r->kind == SP_FINALIZER)
+            gm_mark_value(w, key_of(r));
+        if (r->arg)
+            gm_mark_value(w, (uintptr_t)r->arg);
+    }
+    return pending_work(w);
+}
+
+/* Marks what [base, base+size) points to, except the object itself. */
+GM_NO_SANITIZE static void scan_ignoring_self(gm_gcwork *w, uintptr_t base, uintptr_t size) {
+    uintptr_t hlo = atomic_load_explicit(&gm_heap_lo, memory_order_relaxed);
+    uintptr_t hhi = atomic_load_explicit(&gm_heap_hi, memory_order_relaxed);
+    for (uintptr_t p = base; p + sizeof(uintptr_t) <= base + size; p += sizeof(uintptr_t)) {
+        uintptr_t v = *(const uintptr_t *)p;
+        if (v >= hlo && v < hhi && (v < base || v >= base + size))
+            gm_mark_value(w, v);
+    }
+}
+
+/* Step B. */
+static bool scan_finalizable(gm_gcwork *w) {
+    bool any = false;
+    for (gm_special_list *l = reg_head; l; l = l->reg_next) {
+        gm_span *s = l->span;
+        for (gm_special *r = l->first; r; r = r->next) {
+            if (r->kind != SP_FINALIZER)
+                continue;
+            uintptr_t idx = slot_of(s, key_of(r));
+            r->pending = !slot_marked(s, idx) && !gm_bit(s->free_bits, idx);
+            any |= r->pending;
+        }
+    }
+    if (!any)
+        return false;
+    for (gm_special_list *l = reg_head; l; l = l->reg_next) {
+        gm_span *s = l->span;
+        if (gm_spanclass_noscan(s->spanclass))
+            continue;
+        uintptr_t last_base = 0;
+        for (gm_special *r = l->first; r; r = r->next) {
+            if (r->kind != SP_FINALIZER || !r->pending)
+                continue;
+            uintptr_t base = s->base + slot_of(s, key_of(r)) * s->elemsize;
+            if (base == last_base)
+                continue;
+            last_base = base;
+            if (r->mode == GM_FIN_IGNORE_SELF)
+                scan_ignoring_self(w, base, s->elemsize);
+            else
+                gm_scan_range(w, base, base + s->elemsize);
+        }
+    }
+    return pending_work(w);
+}
+
+/* Step C for one span's list. */
+static void decide_span(gm_gcwork *w, gm_span *s, gm_special_list *l) {
+    gm_special *prev = NULL, *r = l->first;
+    while (r) {
+        uintptr_t idx = slot_of(s, key_of(r));
+        gm_special *end = r->next;
+        while (end && slot_of(s, key_of(end)) == idx)
+            end = end->next;
+        bool marked = slot_marked(s, idx);
+        bool freed = gm_bit(s->free_bits, idx);
+        bool fin = false;
+        if (!freed)
+            for (gm_special *q = r; q != end; q = q->next)
+                if (q->kind == SP_FINALIZER && (!marked || (q->mode == GM_FIN_NO_ORDER && q->pending)))
+                    fin = true;
+        gm_special *next;
+        for (gm_special *q = r; q != end; q = next) {
+            next = q->next;
+            bool queue = false, drop = false;
+            if (freed) {
+                drop = true;
+            } else if (q->kind == SP_WEAK) {
+                if (fin || !marked)
+                    drop = true;
+                else
+                    gm_mark_value(w, (uintptr_t)q->arg); /* the handle: noscan */
+            } else if (q->kind == SP_FINALIZER) {
+                queue = !marked || (q->mode == GM_FIN_NO_ORDER && q->pending);
+            } else { /* cleanup */
+                queue = !marked && !fin;
+            }
+            q->pending = 0;
+            if (!queue && !drop) {
+                prev = q;
+                continue;
+            }
+            list_unlink(l, prev, q);
+            if (drop) {
+                if (q->kind == SP_WEAK)
+                    weak_clear(q);
+                rec_free_one(q);
+            } else {
+                queue_push(q);
+            }
+        }
+        if (fin && !marked) /* resurrect; its body is scanned again, harmlessly */
+            gm_mark_value(w, s->base + idx * s->elemsize);
+        r = end;
+    }
+}
+
+/* Step C. */
+static bool decide(gm_gcwork *w) {
+    gm_special_list *l = reg_head, *next;
+    for (; l; l = next) {
+        next = l->reg_next;
+        decide_span(w, l->span, l);
+        list_release_if_empty(l->span, l);
+    }
+    return pending_work(w);
+}
+
+static int after_mark_step;
+
+/* Each step returns true if it left work queued; the collector also drains
+ * after a step that marked anything, so that the drain's sum of marked
+ * bytes (heap_live) includes what the step marked. */
+bool gm_specials_after_mark(gm_gcwork *w) {
+    for (;;) {
+        uint64_t before = w->marked_objects;
+        bool more;
+        switch (after_mark_step++) {
+        case 0:
+            more = mark_special_roots(w);
+            break;
+        case 1:
+            more = scan_finalizable(w);
+            break;
+        case 2:
+            more = decide(w);
+            break;
+        default:
+            after_mark_step = 0;
+            return false;
+        }
+        if (more || w->marked_objects != before)
+            return true;
+    }
+}
+
+void gm_specials_after_cycle(void) {
+    if (atomic_load_explicit(&q_len, memory_order_acquire))
+        gm_note_notify_all(&fin_note);
+}
+
+void gm_specials_sweep(gm_span *s) {
+    gm_mutex_lock(&s->specials_lock);
+    gm_special_list *l = s->specials;
+    if (!l) {
+        gm_mutex_unlock(&s->specials_lock);
+        return;
+    }
+    gm_special *prev = NULL, *next;
+    for (gm_special *r = l->first; r; r = next) {
+        next = r->next;
+        uintptr_t idx = slot_of(s, key_of(r));
+        if (slot_marked(s, idx) && !gm_bit(s->free_bits, idx)) {
+            prev = r;
+            continue;
+        }
+        /* Not marked: only an object released by gm_free gets here (step C
+         * saw every other), so its specials go without running. */
+        list_unlink(l, prev, r);
+        if (r->kind == SP_WEAK)
+            weak_clear(r);
+        rec_free_one(r);
+    }
+    list_release_if_empty(s, l);
+    gm_mutex_unlock(&s->specials_lock);
+}
+
+void gm_specials_counts(uint64_t *fq, uint64_t *fr, uint64_t *cq, uint64_t *cr) {
+    *fq = atomic_load_explicit(&n_fin_queued, memory_order_relaxed);
+    *fr = atomic_load_explicit(&n_fin_run, memory_order_relaxed);
+    *cq = atomic_load_explicit(&n_cln_queued, memory_order_relaxed);
+    *cr = atomic_load_explicit(&n_cln_run, memory_order_relaxed);
+}
+
+/* Called by gm_free (in its no-stop region) before it releases the object
+ * that starts at base in s: its specials go without running. */
+void gm_specials_free(gm_span *s, uintptr_t base) {
+    gm_mutex_lock(&s->specials_lock);
+    gm_special_list *l = s->specials;
+    if (l) {
+        gm_special *prev = NULL, *next;
+        for (gm_special *r = l->first; r; r = next) {
+            next = r->next;
+            uintptr_t k = key_of(r);
+            if (k < base || k >= base + s->elemsize) {
+                prev = r;
+                continue;
+            }
+            list_unlink(l, prev, r);
+            if (r->kind == SP_WEAK)
+                weak_clear(r);
+            rec_free_one(r);
+        }
+        list_release_if_empty(s, l);
+    }
+    gm_mutex_unlock(&s->specials_lock);
+}
+
+/* ------------------------------------------------------------- finalizers */
+
+void gm_specials_set_finalizer(void *obj, gm_finalizer_fn fn, void *arg, int mode, gm_finalizer_fn *old_fn,
+                               void **old_arg) {
+    gm_ensure_init();
+    if (old_fn)
+        *old_fn = NULL;
+    if (old_arg)
+        *old_arg = NULL;
+    uintptr_t p = (uintptr_t)obj, idx, base;
+    gm_thread *t = gm_thread_current();
+    gm_nostop_enter(t);
+    gm_span *s = object_at(p, &idx, &base);
+    if (!s) {
+        gm_nostop_exit(t);
+        gm_fatal("gm_set_finalizer(%p): pointer is not in an allocated heap object", obj);
+    }
+    if (base != p && s->spanclass != GM_TINY_SPANCLASS) {
+        gm_nostop_exit(t);
+        gm_fatal("gm_set_finalizer(%p): pointer is %zu bytes into the %zu-byte object at %p, not its start",
+                 obj, (size_t)(p - base), (size_t)s->elemsize, (void *)base);
+    }
+    gm_special *fresh = fn ? rec_alloc() : NULL;
+    gm_mutex_lock(&s->specials_lock);
+    gm_special_list *l = s->specials;
+    gm_special *prev = NULL;
+    gm_special *r = list_find(l, p, SP_FINALIZER, &prev);
+    if (r) {
+        if (old_fn)
+            *old_fn = r->fn.fin;
+        if (old_arg)
+            *old_arg = r->arg;
+        if (fn) {
+            r->fn.fin = fn;
+            r->arg = arg;
+            r->mode = (uint8_t)mode;
+        } else {
+            list_unlink(l, prev, r);
+            rec_free_one(r);
+            list_release_if_empty(s, l);
+        }
+    } else if (fn) {
+        fresh->kind = SP_FINALIZER;
+        fresh->mode = (uint8_t)mode;
+        fresh->fn.fin = fn;
+        fresh->arg = arg;
+        atomic_store_explicit(&fresh->key, p, memory_order_relaxed);
+        atomic_store_explicit(&fresh->state, ST_LINKED, memory_order_relaxed);
+        list_insert(list_get(s, true), fresh);
+        fresh = NULL;
+    }
+    gm_mutex_unlock(&s->specials_lock);
+    if (fresh)
+        rec_free_one(fresh);
+    gm_nostop_exit(t);
+    if (fn)
+        start_finalizer_thread();
+    gm_keep_alive(obj);
+    gm_keep_alive(arg);
+}
+
+GM_API void gm_set_finalizer(void *obj, gm_finalizer_fn fn, void *arg) {
+    gm_specials_set_finalizer(obj, fn, arg, GM_FIN_ORDERED, NULL, NULL);
+}
+
+/* --------------------------------------------------------------- cleanups */
+
+static _Atomic uint64_t next_cleanup_id = 1;
+
+GM_API uint64_t gm_add_cleanup(void *obj, gm_cleanup_fn fn, void *arg) {
+    gm_ensure_init();
+    uintptr_t p = (uintptr_t)obj, idx, base;
+    if (!fn)
+        return 0;
+    gm_thread *t = gm_thread_current();
+    gm_nostop_enter(t);
+    gm_span *s = object_at(p, &idx, &base);
+    if (!s) {
+        gm_nostop_exit(t);
+        return 0;
+    }
+    uintptr_t a = (uintptr_t)arg;
+    if (a >= base && a < base + s->elemsize && s->spanclass != GM_TINY_SPANCLASS) {
+        gm_nostop_exit(t);
+        gm_fatal("gm_add_cleanup(%p): arg %p points into the object, which would never be collected", obj, arg);
+    }
+    uint64_t id;
+    do
+        id = atomic_fetch_add_explicit(&next_cleanup_id, 1, memory_order_relaxed);
+    while ((uint32_t)id == 0);
+    gm_special *r = rec_alloc();
+    r->kind = SP_CLEANUP;
+    r->fn.cln = fn;
+    r->arg = arg;
+    atomic_store_explicit(&r->key, p, memory_order_relaxed);
+    atomic_store_explicit(&r->id, id, memory_order_relaxed);
+    atomic_store_explicit(&r->state, ST_LINKED, memory_order_relaxed);
+    gm_mutex_lock(&s->specials_lock);
+    list_insert(list_get(s, true), r);
+    gm_mutex_unlock(&s->specials_lock);
+    uint64_t handle = ((uint64_t)r->slot + 1) << 32 | (uint32_t)id;
+    gm_nostop_exit(t);
+    start_finalizer_thread();
+    gm_keep_alive(obj);
+    gm_keep_alive(arg);
+    return handle;
+}
+
+GM_API bool gm_cleanup_stop(uint64_t handle) {
+    if (!handle || (handle >> 32) == 0)
+        return false;
+    gm_ensure_init();
+    gm_special *r = rec_at((handle >> 32) - 1);
+    if (!r)
+        return false;
+    uint32_t low = (uint32_t)handle;
+    bool stopped = false;
+    gm_thread *t = gm_thread_current();
+    gm_nostop_enter(t);
+    uint8_t st = atomic_load_explicit(&r->state, memory_order_acquire);
+    if (st == ST_LINKED) {
+        uintptr_t k = key_of(r);
+        gm_span *s = gm_span_of(k);
+        if (s) {
+            gm_mutex_lock(&s->specials_lock);
+            /* Still the same cleanup, still in this span's list? */
+            if ((uint32_t)atomic_load_explicit(&r->id, memory_order_relaxed) == low &&
+                r->kind == SP_CLEANUP && key_of(r) == k &&
+                atomic_load_explicit(&r->state, memory_order_relaxed) == ST_LINKED) {
+                gm_special_list *l = s->specials;
+                gm_special *prev = NULL, *q = l ? l->first : NULL;
+                while (q && q != r && key_of(q) <= k) {
+                    prev = q;
+                    q = q->next;
+                }
+                if (q == r) {
+                    list_unlink(l, prev, r);
+                    rec_free_one(r);
+                    list_release_if_empty(s, l);
+                    stopped = true;
+                }
+            }
+            gm_mutex_unlock(&s->specials_lock);
+        }
+    } else if (st == ST_QUEUED) {
+        gm_mutex_lock(&q_lock);
+        if ((uint32_t)atomic_load_explicit(&r->id, memory_order_relaxed) == low && r->kind == SP_CLEANUP &&
+            atomic_load_explicit(&r->state, memory_order_relaxed) == ST_QUEUED) {
+            atomic_store_explicit(&r->state, ST_CANCELLED, memory_order_relaxed);
+            r->arg = NULL; /* nothing to keep alive for it */
+            stopped = true;
+        }
+        gm_mutex_unlock(&q_lock);
+    }
+    gm_nostop_exit(t);
+    return stopped;
+}
+
+/* ------------------------------------------------------------ weak handles */
+
+static gm_weak *weak_lookup(uintptr_t p, bool *is_heap, gm_weak *fresh) {
+    uintptr_t idx, base;
+    gm_weak *h = NULL;
+    gm_thread *t = gm_thread_current();
+    gm_nostop_enter(t);
+    gm_span *s = object_at(p, &idx, &base);
+    *is_heap = s != NULL;
+    if (s) {
+        uintptr_t k = s->spanclass == GM_TINY_SPANCLASS ? p : base;
+        gm_special *rec = fresh ? rec_alloc() : NULL;
+        gm_mutex_lock(&s->specials_lock);
+        gm_special *r = list_find(s->specials, k, SP_WEAK, NULL);
+        if (r) {
+            h = r->arg;
+        } else if (fresh) {
+            atomic_store_explicit(&fresh->obj, k, memory_order_release);
+            rec->kind = SP_WEAK;
+            rec->arg = fresh;
+            atomic_store_explicit(&rec->key, k, memory_order_relaxed);
+            atomic_store_explicit(&rec->state, ST_LINKED, memory_order_relaxed);
+            list_insert(list_get(s, true), rec);
+            rec = NULL;
+            h = fresh;
+        }
+        gm_mutex_unlock(&s->specials_lock);
+        if (rec)
+            rec_free_one(rec);
+    }
+    gm_nostop_exit(t);
+    return h;
+}
+
+GM_API gm_weak *gm_weak_make(const void *obj) {
+    gm_ensure_init();
+    bool is_heap;
+    gm_weak *h = weak_lookup((uintptr_t)obj, &is_heap, NULL);
+    if (!h && is_heap) {
+        gm_weak *fresh = gm_alloc_noscan(sizeof(gm_weak));
+        if (!fresh)
+            return NULL;
+        h = weak_lookup((uintptr_t)obj, &is_heap, fresh);
+    }
+    gm_keep_alive(obj);
+    return h;
+}
+
+GM_API void *gm_weak_get(gm_weak *w) {
+    if (!w)
+        return NULL;
+    return (void *)atomic_load_explicit(&w->obj, memory_order_acquire);
+}

@@ -1,0 +1,336 @@
+/*
+ * Finalizers, the single-object rules (Go's runtime.SetFinalizer): a
+ * finalizer runs once with (obj, arg) after obj becomes unreachable; the
+ * object is intact when it runs and is reclaimed a cycle later; fn == NULL
+ * clears it and setting another replaces it; a reachable object is never
+ * finalized; a finalizer that stores its object resurrects it (no second
+ * run unless set again); the finalizer thread runs them without help;
+ * gm_run_finalizers runs them on its caller; memstats count them; at least
+ * 99% of 10000 unreachable finalizable objects are finalized.
+ *
+ * Conservative scanning: objects are made in separate noinline functions
+ * and the stack is scrubbed before each collection; counts on many objects
+ * allow 1% kept by stale words, exact checks are made only where
+ * reachability is certain.  The program's first object is allocated and
+ * kept first: the heap's lowest address (the first object) is also the
+ * value of a global of the collector, which keeps it alive.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "gm_test.h"
+
+#define NOINLINE __attribute__((noinline))
+
+NOINLINE static void scrub(void) {
+    volatile char buf[32768];
+    memset((char *)buf, 0, sizeof buf);
+    __asm__ __volatile__("" : : "r"(buf) : "memory");
+}
+
+/* One collection with a clean stack, then the queued finalizers here. */
+NOINLINE static void collect(void) {
+    scrub();
+    gm_gc();
+    gm_run_finalizers();
+    scrub();
+}
+
+/* Collects until *counter >= want; false after 50 tries. */
+static bool collect_until(_Atomic long *counter, long want) {
+    for (int i = 0; i < 50; i++) {
+        if (atomic_load(counter) >= want)
+            return true;
+        collect();
+    }
+    return atomic_load(counter) >= want;
+}
+
+/* ------------------------------------------------------------- runs once */
+
+typedef struct obj {
+    uint64_t tag;
+    uint64_t words[5];
+} obj;
+
+static _Atomic long runs;
+static void *_Atomic last_obj;
+static void *_Atomic last_arg;
+static _Atomic int intact = 1;
+
+static void fin_count(void *o, void *arg) {
+    obj *p = o;
+    if (gm_test_verify(p->words, sizeof p->words, p->tag) != (size_t)-1)
+        atomic_store(&intact, 0);
+    atomic_store(&last_obj, o);
+    atomic_store(&last_arg, arg);
+    atomic_fetch_add(&runs, 1);
+}
+
+static uintptr_t hidden_obj; /* ~address: not a pointer to the collector */
+
+NOINLINE static void make_one(void *arg) {
+    obj *p = gm_new(obj);
+    p->tag = 42;
+    gm_test_fill(p->words, sizeof p->words, 42);
+    hidden_obj = ~(uintptr_t)p;
+    gm_set_finalizer(p, fin_count, arg);
+}
+
+static void test_runs_once_with_args(void) {
+    static int token;
+    atomic_store(&runs, 0);
+    make_one(&token);
+    CHECK(collect_until(&runs, 1), "finalizer did not run (runs=%ld)", atomic_load(&runs));
+    CHECK(atomic_load(&last_obj) == (void *)~hidden_obj, "finalizer got obj %p, want %p",
+          atomic_load(&last_obj), (void *)~hidden_obj);
+    CHECK(atomic_load(&last_arg) == &token, "finalizer got arg %p, want %p", atomic_load(&last_arg),
+          (void *)&token);
+    CHECK(atomic_load(&intact), "object contents changed before its finalizer ran");
+    atomic_store(&last_obj, NULL);
+    for (int i = 0; i < 3; i++)
+        collect();
+    CHECK(atomic_load(&runs) == 1, "finalizer ran %ld times", atomic_load(&runs));
+}
+
+/* ------------------------------------------------ kept, then reclaimed */
+
+static _Atomic long big_runs;
+static void fin_big(void *o, void *arg) {
+    (void)arg;
+    CHECK(gm_size(o) >= 65536, "object of the finalizer is not allocated while it runs");
+    atomic_fetch_add(&big_runs, 1);
+}
+
+static uintptr_t hidden_big;
+NOINLINE static void make_big(void) {
+    void *p = gm_alloc(65536);
+    hidden_big = ~(uintptr_t)p;
+    gm_set_finalizer(p, fin_big, NULL);
+}
+
+static void test_reclaimed_after(void) {
+    make_big();
+    CHECK(collect_until(&big_runs, 1), "large object's finalizer did not run");
+    /* The cycle after the finalizer ran frees it (nothing allocates a large
+     * object meanwhile, so its span is not reused). */
+    bool freed = false;
+    for (int i = 0; i < 10 && !freed; i++) {
+        collect();
+        freed = gm_size((void *)~hidden_big) == 0;
+    }
+    CHECK(freed, "object %p still allocated after its finalizer ran", (void *)~hidden_big);
+}
+
+/* ------------------------------------------------ clear, replace, reachable */
+
+static _Atomic long a_runs, b_runs;
+static void fin_a(void *o, void *arg) {
+    (void)o, (void)arg;
+    atomic_fetch_add(&a_runs, 1);
+}
+static void fin_b(void *o, void *arg) {
+    (void)o, (void)arg;
+    atomic_fetch_add(&b_runs, 1);
+}
+
+static obj *kept; /* a global: reachable */
+
+NOINLINE static void make_cleared_and_replaced(void) {
+    obj *c = gm_new(obj);
+    gm_set_finalizer(c, fin_a, NULL);
+    gm_set_finalizer(c, NULL, NULL); /* cleared: never runs */
+    obj *r = gm_new(obj);
+    gm_set_finalizer(r, fin_a, NULL);
+    gm_set_finalizer(r, fin_b, NULL); /* replaced: only fin_b */
+    kept = gm_new(obj);
+    gm_set_finalizer(kept, fin_a, NULL);
+    gm_set_finalizer(gm_new(obj), NULL, NULL); /* clearing none: no-op */
+}
+
+static void test_clear_replace_reachable(void) {
+    make_cleared_and_replaced();
+    CHECK(collect_until(&b_runs, 1), "replacing finalizer did not run");
+    for (int i = 0; i < 3; i++)
+        collect();
+    CHECK(atomic_load(&a_runs) == 0, "a cleared, replaced or reachable object's finalizer ran (%ld)",
+          atomic_load(&a_runs));
+    CHECK(atomic_load(&b_runs) == 1, "replacing finalizer ran %ld times", atomic_load(&b_runs));
+    gm_set_finalizer(kept, NULL, NULL);
+    kept = NULL;
+}
+
+/* ------------------------------------------------------------ resurrection */
+
+static obj *_Atomic resurrected;
+static _Atomic long res_runs;
+static _Atomic int set_again;
+
+static void fin_resurrect(void *o, void *arg) {
+    (void)arg;
+    atomic_fetch_add(&res_runs, 1);
+    atomic_store(&resurrected, o);
+    if (atomic_exchange(&set_again, 0))
+        gm_set_finalizer(o, fin_resurrect, NULL);
+}
+
+NOINLINE static void make_resurrectable(void) {
+    obj *p = gm_new(obj);
+    p->tag = 7;
+    gm_test_fill(p->words, sizeof p->words, 7);
+    gm_set_finalizer(p, fin_resurrect, NULL);
+}
+
+NOINLINE static void check_resurrected(void) {
+    obj *p = atomic_load(&resurrected);
+    CHECK(p && gm_size(p) >= sizeof(obj), "resurrected object was freed");
+    CHECK(gm_test_verify(p->words, sizeof p->words, 7) == (size_t)-1, "resurrected object changed");
+}
+
+NOINLINE static void drop_resurrected(void) {
+    atomic_store(&resurrected, NULL);
+}
+
+static void test_resurrection(void) {
+    atomic_store(&set_again, 1);
+    make_resurrectable();
+    CHECK(collect_until(&res_runs, 1), "finalizer did not run");
+    /* It stored the object: alive, intact, and finalizable again once. */
+    for (int i = 0; i < 3; i++)
+        collect();
+    check_resurrected();
+    CHECK(atomic_load(&res_runs) == 1, "finalizer ran %ld times while resurrected", atomic_load(&res_runs));
+    drop_resurrected();
+    CHECK(collect_until(&res_runs, 2), "finalizer set again in the finalizer did not run");
+    drop_resurrected();
+    for (int i = 0; i < 3; i++)
+        collect();
+    CHECK(atomic_load(&res_runs) == 2, "finalizer ran %ld times, want 2", atomic_load(&res_runs));
+}
+
+/* -------------------------------------------------- the finalizer thread */
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static long thread_runs;
+static pthread_t main_thread;
+static _Atomic int ran_on_main;
+
+static void fin_signal(void *o, void *arg) {
+    (void)o, (void)arg;
+    if (pthread_equal(pthread_self(), main_thread))
+        atomic_store(&ran_on_main, 1);
+    pthread_mutex_lock(&mu);
+    thread_runs++;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+NOINLINE static void make_signalling(int n) {
+    for (int i = 0; i < n; i++)
+        gm_set_finalizer(gm_new(obj), fin_signal, NULL);
+}
+
+static void test_finalizer_thread(void) {
+    main_thread = pthread_self();
+    enum { N = 1000 };
+    make_signalling(N);
+    /* Never gm_run_finalizers here: the finalizer thread runs them. */
+    for (int round = 0; round < 20; round++) {
+        scrub();
+        gm_gc();
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 2;
+        pthread_mutex_lock(&mu);
+        while (thread_runs < N * 99 / 100 &&
+               pthread_cond_timedwait(&cv, &mu, &until) == 0)
+            ;
+        long got = thread_runs;
+        pthread_mutex_unlock(&mu);
+        if (got >= N * 99 / 100)
+            break;
+    }
+    pthread_mutex_lock(&mu);
+    long got = thread_runs;
+    pthread_mutex_unlock(&mu);
+    CHECK(got >= N * 99 / 100, "finalizer thread ran %ld of %d finalizers", got, N);
+    CHECK(!atomic_load(&ran_on_main), "a finalizer ran on the main thread without gm_run_finalizers");
+}
+
+/* ---------------------------------------------------- 10000, and memstats */
+
+static _Atomic long many_runs;
+static void fin_many(void *o, void *arg) {
+    (void)o, (void)arg;
+    atomic_fetch_add(&many_runs, 1);
+}
+
+NOINLINE static void make_many(int n) {
+    for (int i = 0; i < n; i++) {
+        obj *p = gm_new(obj);
+        p->tag = (uint64_t)i;
+        gm_set_finalizer(p, fin_many, NULL);
+    }
+}
+
+static void test_many_and_memstats(void) {
+    enum { N = 10000 };
+    gm_memstats before, after;
+    gm_read_memstats(&before);
+    make_many(N);
+    CHECK(collect_until(&many_runs, N * 99 / 100), "only %ld of %d finalizers ran", atomic_load(&many_runs), N);
+    gm_read_memstats(&after);
+    uint64_t q = after.finalizers_queued - before.finalizers_queued;
+    uint64_t r = after.finalizers_run - before.finalizers_run;
+    CHECK(q >= (uint64_t)atomic_load(&many_runs) && r >= (uint64_t)atomic_load(&many_runs) && r <= q,
+          "memstats: %llu queued, %llu run, %ld counted", (unsigned long long)q, (unsigned long long)r,
+          atomic_load(&many_runs));
+    CHECK(after.finalizers_run <= after.finalizers_queued, "more finalizers run than queued");
+}
+
+/* ------------------------------------------------- gm_run_finalizers' count */
+
+static _Atomic long counted_runs;
+static void fin_counted(void *o, void *arg) {
+    (void)o, (void)arg;
+    atomic_fetch_add(&counted_runs, 1);
+}
+
+NOINLINE static void make_counted(int n) {
+    for (int i = 0; i < n; i++)
+        gm_set_finalizer(gm_new(obj), fin_counted, NULL);
+}
+
+static void test_run_finalizers_count(void) {
+    /* gm_run_finalizers reports what it ran itself; with the finalizer
+     * thread also running, the sum of its results never exceeds the runs. */
+    make_counted(500);
+    long by_us = 0;
+    for (int i = 0; i < 50 && atomic_load(&counted_runs) < 495; i++) {
+        scrub();
+        gm_gc();
+        int n = gm_run_finalizers();
+        CHECK(n >= 0, "gm_run_finalizers returned %d", n);
+        by_us += n;
+    }
+    CHECK(atomic_load(&counted_runs) >= 495, "only %ld of 500 ran", atomic_load(&counted_runs));
+    CHECK(by_us <= atomic_load(&counted_runs), "gm_run_finalizers counted %ld, only %ld ran", by_us,
+          atomic_load(&counted_runs));
+    CHECK(gm_run_finalizers() == 0 || true, "unreachable");
+}
+
+static void *first_object;
+
+int main(void) {
+    first_object = gm_alloc(64);
+    test_runs_once_with_args();
+    test_reclaimed_after();
+    test_clear_replace_reachable();
+    test_resurrection();
+    test_finalizer_thread();
+    test_many_and_memstats();
+    test_run_finalizers_count();
+    printf("test_final_basic: ok\n");
+    return 0;
+}
