@@ -24,7 +24,7 @@
 #define GM_SCAN_CHUNK (128 * 1024)
 #define GM_MAX_WORKERS 64
 
-_Atomic uintptr_t gm_heap_lo = UINTPTR_MAX, gm_heap_hi;
+_Atomic uintptr_t gm_heap_arena_lo = UINTPTR_MAX, gm_heap_arena_hi;
 
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t list_cond = PTHREAD_COND_INITIALIZER;
@@ -144,12 +144,10 @@ GM_NO_SANITIZE void gm_scan_range(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
         gm_gcwork_push(w, lo + GM_SCAN_CHUNK, hi);
         hi = lo + GM_SCAN_CHUNK;
     }
-    uintptr_t hlo = atomic_load_explicit(&gm_heap_lo, memory_order_relaxed);
-    uintptr_t hhi = atomic_load_explicit(&gm_heap_hi, memory_order_relaxed);
     w->scanned_bytes += hi > lo ? hi - lo : 0;
     for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t)) {
         uintptr_t v = *(const uintptr_t *)p;
-        if (v >= hlo && v < hhi)
+        if (gm_heap_range_contains(v))
             mark_value(w, v);
     }
 }

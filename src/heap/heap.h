@@ -85,7 +85,8 @@ typedef struct gm_span {
     _Atomic uint8_t *mark_bytes;
     void *specials;      /* finalizers, cleanups, weak handles (src/gc) */
     gm_mutex specials_lock;
-    _Atomic uint64_t bits[]; /* 2 * nwords words, then 64 * nwords mark bytes */
+    /* The record is followed by 2 * nwords bitmap words, then 64 * nwords
+     * mark bytes; the pointers above point there. */
 } gm_span;
 
 /* 64 MiB of address space: the span of each of its pages. */
@@ -96,7 +97,19 @@ typedef struct gm_arena {
 } gm_arena;
 
 extern gm_arena *_Atomic *gm_arena_index;
-extern _Atomic uintptr_t gm_heap_lo, gm_heap_hi; /* bounds of all arenas */
+/* The range of arena numbers (address >> GM_ARENA_SHIFT) the heap spans,
+ * [lo, hi).  Kept as arena numbers, not addresses, so that these globals
+ * (scanned as roots, like every data segment) never look like pointers to
+ * the heap's first object. */
+extern _Atomic uintptr_t gm_heap_arena_lo, gm_heap_arena_hi;
+
+/* A quick filter for candidate pointers: true if v lies within the range of
+ * arenas (it may still point to no object). */
+GM_INLINE bool gm_heap_range_contains(uintptr_t v) {
+    uintptr_t lo = atomic_load_explicit(&gm_heap_arena_lo, memory_order_relaxed);
+    uintptr_t hi = atomic_load_explicit(&gm_heap_arena_hi, memory_order_relaxed);
+    return (v >> GM_ARENA_SHIFT) - lo < hi - lo;
+}
 
 /* The span that owns address p, or NULL.  The span may be free or stale;
  * callers check state and bounds. */

@@ -146,11 +146,12 @@ static bool grow(size_t npages) {
     }
     atomic_fetch_add_explicit(&gm_heap.reserved, size, memory_order_relaxed);
     /* Widen the address bounds the collector filters candidate pointers by. */
-    uintptr_t lo = atomic_load(&gm_heap_lo);
-    while (base < lo && !atomic_compare_exchange_weak(&gm_heap_lo, &lo, base))
+    uintptr_t first = base >> GM_ARENA_SHIFT, end = (base + size) >> GM_ARENA_SHIFT;
+    uintptr_t lo = atomic_load(&gm_heap_arena_lo);
+    while (first < lo && !atomic_compare_exchange_weak(&gm_heap_arena_lo, &lo, first))
         ;
-    uintptr_t hi = atomic_load(&gm_heap_hi);
-    while (base + size > hi && !atomic_compare_exchange_weak(&gm_heap_hi, &hi, base + size))
+    uintptr_t hi = atomic_load(&gm_heap_arena_hi);
+    while (end > hi && !atomic_compare_exchange_weak(&gm_heap_arena_hi, &hi, end))
         ;
     gm_span *s = gm_span_record_alloc(1);
     s->base = base;

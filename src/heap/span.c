@@ -43,9 +43,10 @@ gm_span *gm_span_record_alloc(uint16_t nwords) {
     gm_mutex_unlock(&records_lock);
     memset(s, 0, size);
     s->nwords = nwords;
-    s->alloc_bits = s->bits;
-    s->free_bits = s->bits + nwords;
-    s->mark_bytes = (_Atomic uint8_t *)(s->bits + 2 * nwords);
+    _Atomic uint64_t *bits = (_Atomic uint64_t *)(s + 1);
+    s->alloc_bits = bits;
+    s->free_bits = bits + nwords;
+    s->mark_bytes = (_Atomic uint8_t *)(bits + 2 * nwords);
     return s;
 }
 
@@ -71,8 +72,9 @@ void gm_span_init_objects(gm_span *s, uint8_t spanclass) {
         s->divmagic = gm_class_to_divmagic[sizeclass];
     }
     /* Both bitmaps and the mark bytes (8 per word). */
+    _Atomic uint64_t *bits = (_Atomic uint64_t *)(s + 1);
     for (unsigned w = 0; w < 2u * s->nwords + 8u * s->nwords; w++)
-        atomic_store_explicit(&s->bits[w], 0, memory_order_relaxed);
+        atomic_store_explicit(&bits[w], 0, memory_order_relaxed);
     atomic_store_explicit(&s->freeindex, 0, memory_order_relaxed);
     atomic_store_explicit(&s->nfreed, 0, memory_order_relaxed);
     s->nalloc = 0;
