@@ -44,7 +44,7 @@ bool gm_chan_send_locked(gm_chan *c, const void *elem, gm_g **wake) {
     if (sg) {
         gm_elem_copy(sg->elem, elem, c->elem_size);
         sg->success = 1;
-        *wake = sg->g;
+        *wake = gm_sudog_g(sg);
         return true;
     }
     if (c->len < c->cap) {
@@ -73,7 +73,7 @@ bool gm_chan_recv_locked(gm_chan *c, void *elem, bool *ok, gm_g **wake) {
             c->sendx = c->recvx;
         }
         sg->success = 1;
-        *wake = sg->g;
+        *wake = gm_sudog_g(sg);
         *ok = true;
         return true;
     }
@@ -103,11 +103,10 @@ GM_NOINLINE static void block_forever(void) {
 }
 
 /* Parks the current goroutine on q with elem (lock held, released here). */
-GM_NOINLINE static gm_sudog *park_on(gm_task_sched *s, gm_chan *c, gm_waitq *q, void *elem,
+GM_INLINE gm_sudog *park_on(gm_task_sched *s, gm_chan *c, gm_waitq *q, void *elem,
                                      void *heap_bounce, bool send) {
     gm_g *g = s->cur;
     gm_sudog *sg = &g->wait;
-    sg->g = g;
     sg->is_select = 0;
     sg->success = 0;
     sg->elem = elem;
@@ -130,7 +129,7 @@ GM_NOINLINE static gm_sudog *park_on(gm_task_sched *s, gm_chan *c, gm_waitq *q, 
 /* A heap bounce buffer for a copy goroutine's element over 8 bytes on its
  * shared stack, allocated before the lock is taken (allocation may run a
  * collection). */
-static void *heap_bounce_for(gm_task_sched *s, const void *elem, size_t n, bool send) {
+GM_NOINLINE static void *heap_bounce_for(gm_task_sched *s, const void *elem, size_t n, bool send) {
     if (n <= sizeof(void *) || !gm_elem_needs_bounce(s, s->cur, elem, n))
         return NULL;
     void *b = gm_alloc(n);
@@ -141,7 +140,7 @@ static void *heap_bounce_for(gm_task_sched *s, const void *elem, size_t n, bool 
     return b;
 }
 
-static bool chan_send(gm_chan *c, const void *elem, bool block) {
+GM_INLINE bool chan_send(gm_chan *c, const void *elem, bool block) {
     if (GM_UNLIKELY(!c)) {
         if (block)
             block_forever();
@@ -150,7 +149,9 @@ static bool chan_send(gm_chan *c, const void *elem, bool block) {
     if (GM_UNLIKELY(gm_copystack_check))
         gm_copystack_check_send(elem, c->elem_size, c);
     gm_task_sched *s = block ? gm_sched_current() : NULL;
-    void *heap_bounce = block ? heap_bounce_for(s, elem, c->elem_size, true) : NULL;
+    void *heap_bounce = block && c->elem_size > sizeof(void *) && s->cur->kind == GM_G_COPY
+                            ? heap_bounce_for(s, elem, c->elem_size, true)
+                            : NULL;
     gm_mutex_lock(&c->lock);
     if (GM_UNLIKELY(c->closed)) {
         gm_mutex_unlock(&c->lock);
@@ -174,14 +175,16 @@ static bool chan_send(gm_chan *c, const void *elem, bool block) {
     return true;
 }
 
-static bool chan_recv(gm_chan *c, void *elem, bool block, bool *ok) {
+GM_INLINE bool chan_recv(gm_chan *c, void *elem, bool block, bool *ok) {
     if (GM_UNLIKELY(!c)) {
         if (block)
             block_forever();
         return false;
     }
     gm_task_sched *s = block ? gm_sched_current() : NULL;
-    void *heap_bounce = block ? heap_bounce_for(s, elem, c->elem_size, false) : NULL;
+    void *heap_bounce = block && c->elem_size > sizeof(void *) && s->cur->kind == GM_G_COPY
+                            ? heap_bounce_for(s, elem, c->elem_size, false)
+                            : NULL;
     gm_mutex_lock(&c->lock);
     gm_g *wake = NULL;
     if (gm_chan_recv_locked(c, elem, ok, &wake)) {
@@ -247,7 +250,7 @@ GM_API void gm_chan_close(gm_chan *c) {
     gm_mutex_unlock(&c->lock);
     while (list) {
         gm_sudog *next = list->next;
-        gm_sched_ready(list->g);
+        gm_sched_ready(gm_sudog_g(list));
         list = next;
     }
 }

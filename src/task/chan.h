@@ -70,10 +70,11 @@ GM_INLINE gm_sudog *gm_waitq_pop(gm_waitq *q) {
         gm_waitq_unlink(q, sg);
         if (!sg->is_select)
             return sg;
+        gm_g *g = gm_sudog_g(sg);
         uint32_t expect = 0;
-        if (atomic_compare_exchange_strong_explicit(&sg->g->select_done, &expect, 1,
+        if (atomic_compare_exchange_strong_explicit(&g->select_done, &expect, 1,
                                                     memory_order_acq_rel, memory_order_relaxed)) {
-            sg->g->select_winner = sg;
+            g->select_winner = sg;
             return sg;
         }
     }

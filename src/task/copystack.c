@@ -5,9 +5,9 @@
  * stack (a growable stack of GOMEM_STACK_MAX bytes); the goroutine whose
  * frames are on it now is sched.shared_owner.  When another copy goroutine
  * is to run, the owner's used bytes [sp, shared_hi) are copied into its save
- * area, a heap object sized to fit (noscan: the collector scans exactly the
- * saved bytes, through gm_task_scan_stacks), grown by allocating a larger
- * one; then the new goroutine's bytes are copied back to the same addresses,
+ * area, a heap object sized to fit (scanned by the collector through the
+ * goroutine's record; bytes past the saved ones are kept zero), grown by
+ * allocating a larger one; then the new goroutine's bytes are copied back to the same addresses,
  * so its saved sp and frame pointers are valid again.  A parked goroutine
  * thus costs its used bytes (a few hundred) plus its record.
  *
@@ -75,7 +75,7 @@ static void save_owner(gm_task_sched *s, gm_g *owner) {
         gm_thread *t = s->thread;
         gm_nostop_exit(t);
         size_t want = len; /* sized to fit; the heap rounds to its class */
-        void *area = gm_alloc_noscan(want);
+        void *area = gm_alloc(want);
         if (!area)
             gm_fatal("out of memory saving the %zu-byte copy stack of goroutine %lld", len,
                      (long long)owner->id);
@@ -88,11 +88,13 @@ static void save_owner(gm_task_sched *s, gm_g *owner) {
         gm_nostop_enter(t);
     }
     gm_ctx_copy(owner->save, owner->sp, len);
+    if (owner->save_cap > len) /* no stale words for the collector */
+        memset((char *)owner->save + len, 0, owner->save_cap - len);
     owner->save_len = (uint32_t)len;
     s->shared_owner = NULL;
 }
 
-void gm_g0_loop(gm_g *g0) {
+gm_entry gm_g0_loop(gm_g *g0) {
     gm_task_sched *s = g0->sched;
     for (;;) {
         /* Entered inside the switcher's no-stop region. */

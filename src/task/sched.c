@@ -108,7 +108,7 @@ gm_task_sched *gm_sched_get(void) {
 
 /* ------------------------------------------------------------ g records */
 
-static gm_g *g_record(gm_task_sched *s) {
+static gm_g *g_record(gm_task_sched *s, int kind) {
     gm_g_slab *slab = s->slabs;
     if (!slab || slab->used == slab->n) {
         /* Slabs double from 64 KiB to 16 MiB; untouched records cost
@@ -129,6 +129,9 @@ static gm_g *g_record(gm_task_sched *s) {
     gm_g *g = &slab->gs[slab->used++];
     g->sched = s;
     g->timer_index = ~0u;
+    gm_thread *lk = gm_task_lock(&s->lock); /* stats read kind under the lock */
+    g->kind = (uint8_t)kind;
+    gm_task_unlock(&s->lock, lk);
     return g;
 }
 
@@ -153,32 +156,39 @@ static void g_detach_stack(gm_task_sched *s, gm_g *g) {
     gm_stack_free(lo, hi);
 }
 
-/* Makes a goroutine's record ready to start; NULL with errno if no stack. */
+/* Makes a goroutine's record ready to start; NULL with errno if no stack.
+ * Records keep their kind: free lists are per kind. */
 static gm_g *g_new(gm_task_sched *s, int kind, size_t max) {
     gm_g *g;
-    if (kind == GM_G_GROWABLE && max == s->default_max && s->free_stacked) {
+    if (kind == GM_G_COPY) {
+        if ((g = s->free_copy))
+            s->free_copy = g->next;
+        else if (!(g = g_record(s, kind)))
+            goto nomem;
+        return g;
+    }
+    if (max == s->default_max && s->free_stacked) {
         g = s->free_stacked;
         s->free_stacked = g->next;
         s->nfree_stacked--;
         gm_fiber_unpoison(g->stack_lo, (size_t)(g->stack_hi - g->stack_lo));
-    } else {
-        g = s->free_bare;
-        if (g)
-            s->free_bare = g->next;
-        else if (!(g = g_record(s))) {
-            errno = ENOMEM;
-            return NULL;
-        }
-        if (kind == GM_G_GROWABLE && !g_attach_stack(s, g, max)) {
-            int err = errno;
-            g->next = s->free_bare;
-            s->free_bare = g;
-            errno = err;
-            return NULL;
-        }
+        return g;
     }
-    g->kind = (uint8_t)kind;
+    if ((g = s->free_bare))
+        s->free_bare = g->next;
+    else if (!(g = g_record(s, kind)))
+        goto nomem;
+    if (!g_attach_stack(s, g, max)) {
+        int err = errno;
+        g->next = s->free_bare;
+        s->free_bare = g;
+        errno = err;
+        return NULL;
+    }
     return g;
+nomem:
+    errno = ENOMEM;
+    return NULL;
 }
 
 void gm_sched_release_dead(gm_task_sched *s) {
@@ -197,13 +207,17 @@ void gm_sched_release_dead(gm_task_sched *s) {
             return;
         }
         g_detach_stack(s, g);
-    } else if (g->save_cap > 1024) {
+        g->next = s->free_bare;
+        s->free_bare = g;
+        return;
+    }
+    if (g->save_cap > 1024) {
         g->save = NULL; /* keep small save areas for the next copy goroutine */
         g->save_cap = 0;
     }
     g->save_len = 0;
-    g->next = s->free_bare;
-    s->free_bare = g;
+    g->next = s->free_copy;
+    s->free_copy = g;
 }
 
 /* ------------------------------------------------------------- queues */
@@ -267,7 +281,7 @@ static void idle(gm_task_sched *s) {
 
 /* The next goroutine to run; sleeps the thread while there is none.  May
  * return the current goroutine if it was readied meanwhile (or yielded). */
-static gm_g *pick_next(gm_task_sched *s) {
+GM_NOINLINE static gm_g *pick_next(gm_task_sched *s) {
     for (;;) {
         drain_remote(s);
         if (s->ntimers)
@@ -307,7 +321,7 @@ void gm_sched_jump(gm_task_sched *s, gm_g *cur, gm_g *next) {
     sched_jump(s, s->thread, cur, next);
 }
 
-void gm_sched_switch(gm_task_sched *s, gm_g *cur, gm_g *next) {
+GM_INLINE void sched_switch(gm_task_sched *s, gm_g *cur, gm_g *next) {
     gm_thread *t = s->thread;
     gm_nostop_enter(t);
     if (next->kind == GM_G_COPY && s->shared_owner != next) {
@@ -322,6 +336,11 @@ void gm_sched_switch(gm_task_sched *s, gm_g *cur, gm_g *next) {
         gm_sched_release_dead(s);
 }
 
+void gm_sched_switch(gm_task_sched *s, gm_g *cur, gm_g *next) {
+    sched_switch(s, cur, next);
+}
+
+/* Frames here are part of every parked copy stack: keep them few. */
 void gm_sched_park(gm_task_sched *s) {
     gm_g *cur = s->cur;
     gm_g *next = pick_next(s);
@@ -329,17 +348,15 @@ void gm_sched_park(gm_task_sched *s) {
         cur->status = GM_G_RUNNING;
         return;
     }
-    gm_sched_switch(s, cur, next);
+    sched_switch(s, cur, next);
 }
 
-void gm_task_entry(gm_g *g) {
+gm_entry gm_task_entry(gm_g *g) {
     gm_task_sched *s = g->sched;
     gm_nostop_exit(s->thread);
     if (s->dead)
         gm_sched_release_dead(s);
-    void (*fn)(void *) = g->u.fn;
-    fn(g->arg);
-    gm_task_exit();
+    return (gm_entry){g->u.fn, g->arg};
 }
 
 void gm_task_exit(void) {
@@ -423,41 +440,38 @@ uint64_t gm_sched_rand(gm_task_sched *s) {
     return (uint64_t)(m >> 64) ^ (uint64_t)m;
 }
 
-gm_sudog *gm_sudog_get(gm_task_sched *s, int n) {
-    gm_sudog *list = NULL;
-    for (int i = 0; i < n; i++) {
-        if (!s->free_sudogs) {
-            size_t bytes = 16384;
-            gm_sudog *chunk = gm_os_alloc(bytes);
-            if (!chunk)
-                gm_fatal("out of memory for select records");
-            size_t k = bytes / sizeof *chunk;
-            for (size_t j = 0; j < k; j++) {
-                chunk[j].next = s->free_sudogs;
-                s->free_sudogs = &chunk[j];
-            }
+gm_select_sudog *gm_sudog_get(gm_task_sched *s, gm_g *g) {
+    if (!s->free_sudogs) {
+        size_t bytes = 16384;
+        gm_select_sudog *chunk = gm_os_alloc(bytes);
+        if (!chunk)
+            gm_fatal("out of memory for select records");
+        for (size_t j = 0; j < bytes / sizeof *chunk; j++) {
+            chunk[j].sg.next = &s->free_sudogs->sg;
+            s->free_sudogs = &chunk[j];
         }
-        gm_sudog *sg = s->free_sudogs;
-        s->free_sudogs = sg->next;
-        sg->next = list;
-        list = sg;
     }
-    return list;
+    gm_select_sudog *ss = s->free_sudogs;
+    s->free_sudogs = (gm_select_sudog *)ss->sg.next;
+    memset(ss, 0, sizeof *ss);
+    ss->g = g;
+    ss->sg.is_select = 1;
+    return ss;
 }
 
-void gm_sudog_put(gm_task_sched *s, gm_sudog *list) {
-    while (list) {
-        gm_sudog *n = list->next;
-        list->next = s->free_sudogs;
-        list->g = NULL;
-        list->elem = NULL;
-        s->free_sudogs = list;
-        list = n;
-    }
+void gm_sudog_put(gm_task_sched *s, gm_select_sudog *ss) {
+    ss->g = NULL;
+    ss->sg.elem = NULL;
+    ss->sg.next = &s->free_sudogs->sg;
+    s->free_sudogs = ss;
 }
 
 /* ------------------------------------------------- collector hooks */
 
+/* g records are scanned a slab at a time (their args, save area and
+ * bounce pointers are the roots; the rest are not heap pointers), so a
+ * parked copy goroutine costs the collector no range of its own: its save
+ * area is a scanned heap object, reached through its record. */
 GM_NO_SANITIZE void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx) {
     gm_task_sched *s = t->sched;
     if (!s)
@@ -468,11 +482,9 @@ GM_NO_SANITIZE void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx
         scan(lo < m->stack_lo ? m->stack_lo : lo, m->stack_hi, ctx);
     }
     for (gm_g_slab *slab = s->slabs; slab; slab = slab->next) {
+        scan(slab->gs, slab->gs + slab->used, ctx);
         for (uint32_t i = 0; i < slab->used; i++) {
             gm_g *g = &slab->gs[i];
-            if (g->kind == GM_G_SCHED)
-                continue;
-            scan(GM_G_ROOTS_LO(g), GM_G_ROOTS_HI(g), ctx);
             if (g == s->cur || g->status == GM_G_FREE || g->status == GM_G_DEAD ||
                 g->status == GM_G_NEW)
                 continue;
@@ -482,8 +494,6 @@ GM_NO_SANITIZE void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx
             } else if (s->shared_owner == g) {
                 char *lo = (char *)g->sp - GM_STACK_REDZONE;
                 scan(lo < s->shared_lo ? s->shared_lo : lo, s->shared_hi, ctx);
-            } else if (g->save_len) {
-                scan(g->save, (char *)g->save + g->save_len, ctx);
             }
         }
     }
@@ -496,7 +506,7 @@ void gm_task_shrink_stacks(gm_thread *t) {
     for (gm_g_slab *slab = s->slabs; slab; slab = slab->next) {
         for (uint32_t i = 0; i < slab->used; i++) {
             gm_g *g = &slab->gs[i];
-            if (!g->stack_lo || g == s->cur || g->kind == GM_G_SCHED)
+            if (g->kind != GM_G_GROWABLE || !g->stack_lo || g == s->cur)
                 continue;
             if (!(atomic_fetch_and_explicit(&g->touched, (uint8_t)~1u, memory_order_relaxed) & 1))
                 continue;
@@ -522,7 +532,7 @@ void gm_task_stack_stats(uint64_t *inuse, uint64_t *sys) {
         for (gm_g_slab *slab = s->slabs; slab; slab = slab->next) {
             for (uint32_t i = 0; i < slab->n; i++) {
                 gm_g *g = &slab->gs[i];
-                if (!g->stack_lo)
+                if (g->kind != GM_G_GROWABLE || !g->stack_lo)
                     continue;
                 if ((atomic_fetch_and_explicit(&g->touched, (uint8_t)~2u, memory_order_relaxed) & 2) ||
                     g == run)
@@ -564,7 +574,7 @@ static void sched_free(gm_task_sched *s) {
         gm_g_slab *next = slab->next;
         for (uint32_t i = 0; i < slab->used; i++) {
             gm_g *g = &slab->gs[i];
-            if (g->stack_lo)
+            if (g->kind == GM_G_GROWABLE && g->stack_lo)
                 gm_stack_free(g->stack_lo, g->stack_hi);
             if (g->fiber)
                 gm_fiber_destroy(g->fiber);

@@ -39,8 +39,8 @@ static void unlock_all(gm_select_case *cases, const uint16_t *lockorder, int n) 
     }
 }
 
-static void release(uint16_t *order, gm_sudog **sgv, uint16_t *small_order,
-                    gm_sudog **small_sgv) {
+static void release(uint16_t *order, gm_select_sudog **sgv, uint16_t *small_order,
+                    gm_select_sudog **small_sgv) {
     if (order != small_order)
         free(order);
     if (sgv != small_sgv)
@@ -53,9 +53,9 @@ GM_API int gm_select(gm_select_case *cases, int n, bool nonblocking) {
     gm_task_sched *s = gm_sched_current();
     gm_g *g = s->cur;
     uint16_t small_order[2 * SMALL];
-    gm_sudog *small_sgv[SMALL];
+    gm_select_sudog *small_sgv[SMALL];
     uint16_t *order = small_order;
-    gm_sudog **sgv = small_sgv;
+    gm_select_sudog **sgv = small_sgv;
     if (n > SMALL) {
         order = malloc(sizeof *order * 2 * (size_t)n);
         sgv = malloc(sizeof *sgv * (size_t)n);
@@ -131,15 +131,11 @@ GM_API int gm_select(gm_select_case *cases, int n, bool nonblocking) {
     atomic_store_explicit(&g->select_done, 0, memory_order_relaxed);
     g->select_winner = NULL;
     g->bounce = bounce;
-    gm_sudog *list = gm_sudog_get(s, n);
     size_t off = 0;
     for (int k = 0; k < n; k++) {
         int i = lockorder[k];
-        gm_sudog *sg = list;
-        list = list->next;
-        sgv[i] = sg;
-        sg->g = g;
-        sg->is_select = 1;
+        sgv[i] = gm_sudog_get(s, g);
+        gm_sudog *sg = &sgv[i]->sg;
         sg->index = (uint16_t)i;
         sg->success = 0;
         sg->elem = cases[i].elem;
@@ -162,8 +158,8 @@ GM_API int gm_select(gm_select_case *cases, int n, bool nonblocking) {
     gm_sudog *win = g->select_winner;
     for (int i = 0; i < n; i++) {
         gm_chan *c = cases[i].chan;
-        if (c && sgv[i] != win)
-            gm_waitq_remove(cases[i].dir == GM_SELECT_SEND ? &c->sendq : &c->recvq, sgv[i]);
+        if (c && &sgv[i]->sg != win)
+            gm_waitq_remove(cases[i].dir == GM_SELECT_SEND ? &c->sendq : &c->recvq, &sgv[i]->sg);
     }
     unlock_all(cases, lockorder, n);
 
@@ -181,8 +177,7 @@ GM_API int gm_select(gm_select_case *cases, int n, bool nonblocking) {
     }
     g->bounce = NULL;
     for (int k = 0; k < n; k++)
-        sgv[k]->next = k + 1 < n ? sgv[k + 1] : NULL;
-    gm_sudog_put(s, sgv[0]);
+        gm_sudog_put(s, sgv[k]);
     release(order, sgv, small_order, small_sgv);
     return i;
 }

@@ -14,9 +14,10 @@
  *   [sp+160] FPCR    [sp+168] unused
  *
  * gm_ctx_make builds such a frame at the top of a fresh stack so that the
- * first switch returns into gm_ctx_start with x19 = entry, x20 = its
- * argument and the creator's FPCR; gm_ctx_start calls entry(arg), which
- * never returns.
+ * first switch returns into gm_ctx_start with x19 = entry, x20 = g and the
+ * creator's FPCR.  gm_ctx_start calls entry(g), which returns the
+ * goroutine's {fn, arg} (in x0, x1), calls fn(arg) and then gm_task_exit;
+ * it has no frame of its own.
  */
         .text
 
@@ -84,7 +85,11 @@ gm_ctx_start:
         .cfi_undefined x30      /* outermost frame: unwinders stop here */
         mov     x29, #0
         mov     x0, x20
-        blr     x19
+        blr     x19             /* entry(g) -> {fn, arg} */
+        mov     x9, x0
+        mov     x0, x1
+        blr     x9              /* fn(arg) */
+        bl      gm_task_exit
         brk     #0
         .cfi_endproc
         .size   gm_ctx_start, .-gm_ctx_start

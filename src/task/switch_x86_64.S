@@ -15,9 +15,12 @@
  *   [sp+40] rbx  [sp+48] rbp  [sp+56] return address
  *
  * gm_ctx_make builds such a frame at the top of a fresh stack so that the
- * first switch "returns" into gm_ctx_start with r12 = entry, r13 = its
- * argument and the creator's control words; gm_ctx_start calls entry(arg)
- * with the stack aligned as the ABI wants, and entry never returns.
+ * first switch "returns" into gm_ctx_start with r12 = entry, r13 = g and
+ * the creator's control words.  gm_ctx_start calls entry(g), which returns
+ * the goroutine's {fn, arg} (in rax:rdx), calls fn(arg) and then
+ * gm_task_exit, with the stack aligned as the ABI wants.  It has no frame
+ * of its own: fn's frame starts at the top of the stack, which keeps a
+ * parked copy stack small.
  */
         .text
 
@@ -80,7 +83,10 @@ gm_ctx_start:                   /* rsp is the 16-aligned top here */
         .cfi_startproc
         .cfi_undefined rip      /* outermost frame: unwinders stop here */
         movq    %r13, %rdi
-        callq   *%r12
+        callq   *%r12           /* entry(g) -> {fn, arg} */
+        movq    %rdx, %rdi
+        callq   *%rax           /* fn(arg) */
+        callq   gm_task_exit
         ud2
         .cfi_endproc
         .size   gm_ctx_start, .-gm_ctx_start

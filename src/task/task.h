@@ -30,7 +30,7 @@
  *
  * Waiting.  A goroutine blocked on a channel or wait group is represented in
  * the wait queue by a gm_sudog: one embedded in the gm_g for single
- * operations, several from the scheduler's sudog cache for a select (never
+ * operations, one per case from the scheduler's cache for a select (never
  * on a goroutine's stack: a copy stack's bytes move while it waits).  The
  * partner copies the element to or from sudog.elem; for a copy goroutine
  * whose element lives on the shared stack, elem points to a bounce buffer
@@ -60,47 +60,69 @@ enum { GM_G_MAIN = 0, GM_G_GROWABLE = GM_STACK_GROWABLE, GM_G_COPY = GM_STACK_CO
 
 typedef struct gm_g gm_g;
 
+/* The first run of a context calls entry(g); the {fn, arg} it returns is
+ * then called, and after fn returns gm_task_exit (so the goroutine's own
+ * frames start at the top of its stack). */
+typedef struct gm_entry {
+    void (*fn)(void *);
+    void *arg;
+} gm_entry;
+
 typedef struct gm_sudog {
-    gm_g *g;
     struct gm_sudog *next, *prev; /* wait queue links */
     void *elem;                   /* where the partner copies to or from */
     uint8_t success;              /* completed (not woken by a close) */
-    uint8_t is_select;
-    uint16_t index; /* select case */
+    uint8_t is_select;            /* a gm_select_sudog, else a gm_g's own */
+    uint16_t index;               /* select case */
     uint32_t pad;
 } gm_sudog;
 
+/* A select's sudogs come from the scheduler's cache and name their g. */
+typedef struct gm_select_sudog {
+    gm_sudog sg;
+    gm_g *g;
+} gm_select_sudog;
+
+/* 128 bytes: 10 M parked copy goroutines must fit in 4 GiB with their
+ * save areas.  Unions hold what one kind or one state needs. */
 struct gm_g {
     void *sp;              /* saved stack pointer while not running */
     gm_g *next;            /* run queue, remote queue or free list */
     gm_task_sched *sched;  /* owner */
     int64_t id;
     uint8_t status;
-    uint8_t kind;
+    uint8_t kind;          /* fixed for the record's life */
     _Atomic uint8_t touched; /* ran since: bit 0 last shrink, bit 1 last measure */
     uint8_t pad0;
     uint32_t timer_index; /* in sched.timers while sleeping, else ~0 */
-    /* Stack.  Growable: [stack_lo, stack_hi) usable, a guard below.
-     * Copy: the save area is in the roots below; save_len bytes used. */
-    char *stack_lo, *stack_hi;
-    size_t stack_max; /* the limit reported on overflow */
+    union {
+        struct { /* growable (and main, g0): [stack_lo, stack_hi) usable, guard below */
+            char *stack_lo, *stack_hi;
+        };
+        struct { /* copy: heap save area (scanned), save_len bytes used */
+            void *save;
+            uint32_t save_len, save_cap;
+        };
+    };
     union {
         void (*fn)(void *); /* until the goroutine starts */
         uint64_t when;      /* wake-up time while sleeping */
     } u;
-    void *fiber;                    /* sanitizer fiber, if any */
-    _Atomic uint32_t select_done;   /* a partner claimed this select */
-    uint32_t save_len, save_cap;    /* copy: bytes saved, save area size */
-    uint32_t resident;              /* stack bytes resident at last measure */
-    gm_sudog *select_winner;        /* the case that completed the select */
-    /* Roots: words that may hold heap pointers, scanned while parked. */
+    void *fiber;                  /* sanitizer fiber, if any */
+    _Atomic uint32_t select_done; /* a partner claimed this select */
+    uint32_t resident;            /* growable: pages resident at last measure */
     void *arg;    /* fn's argument (a root until fn returns) */
-    void *save;   /* copy: heap save area of the parked stack */
     void *bounce; /* an element in transit, or the heap block holding it */
-    gm_sudog wait;
+    union {
+        gm_sudog wait;            /* channel or wait group operation */
+        gm_sudog *select_winner;  /* select: the case that completed it */
+    };
 };
-#define GM_G_ROOTS_LO(g) ((const void *)&(g)->arg)
-#define GM_G_ROOTS_HI(g) ((const void *)(&(g)->bounce + 1))
+
+GM_INLINE gm_g *gm_sudog_g(gm_sudog *sg) {
+    return sg->is_select ? ((gm_select_sudog *)sg)->g
+                         : (gm_g *)((char *)sg - __builtin_offsetof(gm_g, wait));
+}
 
 /* g records are carved from slabs of plain memory that are never freed
  * while the scheduler lives (so stats and the collector can walk them). */
@@ -123,14 +145,15 @@ struct gm_task_sched {
     gm_g *dead; /* exited; released by the next context to run */
     uint64_t nlive; /* goroutines other than main, not yet exited */
     gm_g *exit_waiter; /* main, waiting in thread exit for nlive == 0 */
-    /* Free g records: with a default-size growable stack, and without. */
-    gm_g *free_stacked, *free_bare;
+    /* Free g records: growable with a default-size stack, growable
+     * without a stack, copy. */
+    gm_g *free_stacked, *free_bare, *free_copy;
     uint32_t nfree_stacked;
     size_t default_max;   /* GOMEM_STACK_MAX */
     int default_kind;     /* GOMEM_STACK */
     gm_g_slab *slabs;
     gm_mutex lock;        /* slabs list and g stack fields, for stats readers */
-    gm_sudog *free_sudogs;
+    gm_select_sudog *free_sudogs;
     /* Copy stacks (lazily set up by the first copy goroutine). */
     gm_g *g0;               /* scheduler context: moves stacks in and out */
     gm_g *g0_next;          /* copy goroutine g0 is to switch into */
@@ -175,11 +198,11 @@ void gm_sched_ready(gm_g *g);                    /* from any thread */
 void gm_sched_switch(gm_task_sched *s, gm_g *cur, gm_g *next);
 void gm_sched_jump(gm_task_sched *s, gm_g *cur, gm_g *next); /* no-stop held */
 GM_NORETURN void gm_task_exit(void);
-void gm_task_entry(gm_g *g); /* first C frame of a goroutine */
+gm_entry gm_task_entry(gm_g *g); /* first run: finish the switch */
 void gm_sched_release_dead(gm_task_sched *s);
 uint64_t gm_sched_rand(gm_task_sched *s);
-gm_sudog *gm_sudog_get(gm_task_sched *s, int n); /* n linked by next */
-void gm_sudog_put(gm_task_sched *s, gm_sudog *list);
+gm_select_sudog *gm_sudog_get(gm_task_sched *s, gm_g *g); /* one, for g */
+void gm_sudog_put(gm_task_sched *s, gm_select_sudog *sg);
 extern gm_mutex gm_scheds_lock;
 extern gm_task_sched *gm_scheds;
 
@@ -194,7 +217,7 @@ extern _Atomic uint64_t gm_stack_reserved;
 
 /* copystack.c */
 bool gm_copystack_init(gm_task_sched *s); /* false: errno set */
-void gm_g0_loop(gm_g *g0);
+gm_entry gm_g0_loop(gm_g *g0);
 bool gm_copystack_on_shared(gm_task_sched *s, const void *p, size_t n);
 void gm_copystack_check_send(const void *elem, size_t n, const void *chan);
 extern bool gm_copystack_check;
@@ -217,7 +240,7 @@ void gm_fiber_unpoison(const void *lo, size_t n);
 
 /* switch_<arch>.S */
 void gm_ctx_switch(void **save_sp, void *new_sp);
-void *gm_ctx_make(void *stack_top, void (*entry)(gm_g *), gm_g *g);
+void *gm_ctx_make(void *stack_top, gm_entry (*entry)(gm_g *), gm_g *g);
 void gm_ctx_copy(void *dst, const void *src, size_t n);
 
 #endif /* GM_TASK_H */

@@ -34,7 +34,7 @@ GM_API void gm_waitgroup_add(gm_waitgroup *wg, int64_t delta) {
     gm_mutex_unlock(&wg->lock);
     while (list) {
         gm_sudog *next = list->next;
-        gm_sched_ready(list->g);
+        gm_sched_ready(gm_sudog_g(list));
         list = next;
     }
 }
@@ -56,7 +56,6 @@ GM_API void gm_waitgroup_wait(gm_waitgroup *wg) {
         return;
     }
     gm_sudog *sg = &g->wait;
-    sg->g = g;
     sg->is_select = 0;
     sg->elem = NULL;
     gm_waitq_push(&wg->waiters, sg);
