@@ -22,8 +22,8 @@
  * Threads.  A thread is registered the first time it allocates and
  * unregistered when it exits.  A thread that holds heap pointers before it
  * allocates must call gm_thread_register() first.  The collector stops the
- * world with a signal (SIGPWR, answered by SIGXCPU-free handshakes); handlers
- * are installed with SA_RESTART, so most interrupted system calls restart,
+ * world with a signal (SIGPWR) and a handshake; the handler is installed with
+ * SA_RESTART, so most interrupted system calls restart,
  * but calls that always fail with EINTR after a signal handler (see
  * signal(7): nanosleep returns the time left, epoll_wait, sem_timedwait, ...)
  * may return early while a collection runs.
@@ -84,7 +84,10 @@ void *gm_alloc_array(size_t elem_size, size_t n);
 #define gm_new_array(T, n) ((T *)gm_alloc_array(sizeof(T), (size_t)(n)))
 
 /* Resizes the object that starts at p to at least size bytes, keeping its
- * contents up to the smaller size; bytes beyond the old size are zero.  The
+ * contents up to the smaller size; bytes beyond the old object's usable size
+ * (gm_size) are zero.  For a noscan object under 16 B the usable size is the
+ * rest of the 16-byte block it shares with its neighbours, so bytes past the
+ * size first asked for are unspecified there.  The
  * result keeps p's kind (scan or noscan).  gm_realloc(NULL, n) is gm_alloc(n);
  * gm_realloc(p, 0) frees p and returns NULL.  Returns p itself when it is
  * already big enough.  On failure returns NULL with errno == ENOMEM and p is
@@ -98,11 +101,13 @@ void *gm_realloc(void *p, size_t size);
 void gm_free(void *p);
 
 /* Usable size of the object that p points into (its size class), or 0 if p
- * does not point into a live heap object. */
+ * does not point into a live heap object.  For a noscan object under 16 B
+ * (tiny allocator), the bytes from p to the end of its 16-byte block. */
 size_t gm_size(const void *p);
 
 /* Start of the live heap object that p points into (interior pointers
- * included), or NULL if p points into none. */
+ * included), or NULL if p points into none.  For a noscan object under 16 B,
+ * the start of the 16-byte block it shares. */
 void *gm_base(const void *p);
 
 /* ------------------------------------------------------------------------ */
