@@ -97,7 +97,9 @@ void *gm_realloc(void *p, size_t size);
 /* Releases the object that starts at p now, instead of at the next collection.
  * Optional: never needed for correctness.  gm_free(NULL) does nothing.  A
  * pointer that is not the start of a live heap object, or a second free of the
- * same object, stops the program with "gomem: fatal error". */
+ * same object, stops the program with "gomem: fatal error".  Freeing a noscan
+ * object under 16 B does nothing: it shares its block, which the collector
+ * reclaims. */
 void gm_free(void *p);
 
 /* Usable size of the object that p points into (its size class), or 0 if p
