@@ -17,7 +17,8 @@
  *   - other live heap objects, unless allocated with gm_alloc_noscan().
  *
  * Not roots: memory from malloc()/mmap() (add it with gm_add_roots), and
- * __thread variables of threads other than the main thread's static TLS.
+ * __thread variables (keep a heap pointer held only in thread-local storage
+ * reachable from a root too).
  *
  * Threads.  A thread is registered the first time it allocates and
  * unregistered when it exits.  A thread that holds heap pointers before it
