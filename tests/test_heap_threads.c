@@ -11,7 +11,9 @@
  * checked for overlap with every other, and freed.
  *
  * Runs with the collector off (the tables are malloc'd).  Seeded: prints
- * its seed, takes GM_TEST_SEED.
+ * its seed, takes GM_TEST_SEED.  Fewer operations under sanitizers.
+ *
+ * ctest-labels: threads
  */
 #include <pthread.h>
 
@@ -190,8 +192,13 @@ int main(int argc, char **argv) {
     (void)argc;
     gm_test_gc_off(argv);
     uint64_t seed = gm_test_seed("test_heap_threads");
-    run_threads(2, seed, 1200000);
-    run_threads(8, seed, 1200000);
+#ifdef GOMEM_SANITIZED
+    long ops = 100000;
+#else
+    long ops = 1200000;
+#endif
+    run_threads(2, seed, ops);
+    run_threads(8, seed, ops);
     printf("test_heap_threads: ok\n");
     return 0;
 }
