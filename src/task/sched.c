@@ -44,7 +44,9 @@ gm_mutex gm_scheds_lock = GM_MUTEX_INIT;
 gm_task_sched *gm_scheds;
 
 static _Atomic int64_t goid_next = 1;
-static bool fibers; /* running under ThreadSanitizer */
+static bool fibers; /* running under ThreadSanitizer; set once */
+static pthread_once_t fibers_once = PTHREAD_ONCE_INIT;
+static void detect_fibers(void) { fibers = gm_fiber_current() != NULL; }
 
 #define GM_ID_BATCH 64
 #define GM_POOL_MAX 1024 /* pooled stacks per thread */
@@ -79,7 +81,7 @@ gm_task_sched *gm_sched_get(void) {
         max = GM_STACK_MIN;
     s->default_max = round_page(max);
     s->rng = gm_nanotime() ^ (uint64_t)(uintptr_t)s ^ 0x9e3779b97f4a7c15ull;
-    fibers = gm_fiber_current() != NULL;
+    pthread_once(&fibers_once, detect_fibers);
 
     gm_g *m = &s->main_g;
     m->sched = s;
