@@ -294,7 +294,7 @@ if want alloc; then
     echo "== alloc: allocate + touch + free batches, ns per pair (alloc $ALLOC_ARGS)"
     # shellcheck disable=SC2086
     run_peers alloc alloc $ALLOC_ARGS
-    declare -A NS MOPS
+    declare -A NS MOPS CNS
     apeers=()
     for peer in "${RAN[@]}"; do
         [ "$peer" = go ] && continue
@@ -311,6 +311,7 @@ if want alloc; then
             s=${KV[size]}
             NS[$peer,$t,$s]=${KV[ns_per_pair]}
             MOPS[$peer,$t,$s]=${KV[mpairs_per_s]}
+            CNS[$peer,$t,$s]=${KV[cpu_ns_per_pair]:-}
         done <"$LOG/alloc-$peer.out"
     done
     batches=$(grep '^alloc .*threads=1 ' "$LOG/alloc-${apeers[0]:-none}.out" 2>/dev/null |
@@ -323,6 +324,17 @@ if want alloc; then
         for s in 16 64 256 4096; do
             printf '  %-9s %5s' "$t" "$s"
             for peer in "${apeers[@]}"; do printf ' %9s' "${NS[$peer,$t,$s]:--}"; done
+            echo
+        done
+    done
+    echo
+    printf '  %-9s %5s' threads size
+    for peer in "${apeers[@]}"; do printf ' %9s' "$peer"; done
+    echo "   (the same in thread CPU time: steadier when the CPUs are shared)"
+    for t in 1 2; do
+        for s in 16 64 256 4096; do
+            printf '  %-9s %5s' "$t" "$s"
+            for peer in "${apeers[@]}"; do printf ' %9s' "${CNS[$peer,$t,$s]:--}"; done
             echo
         done
     done
@@ -356,8 +368,9 @@ if want alloc; then
         for pl in "glibc 1.0" "bdwgc 0.5"; do
             set -- $pl
             r=$(ratio "${NS[gomem,1,$s]:-}" "${NS[$1,1,$s]:-}")
+            rc=$(ratio "${CNS[gomem,1,$s]:-}" "${CNS[$1,1,$s]:-}")
             target "1 thread, $s B: ns <= $2x $1" "$r" "<=" "$2" \
-                "(gomem ${NS[gomem,1,$s]:-?} ns, $1 ${NS[$1,1,$s]:-?} ns, ratio $r)"
+                "(gomem ${NS[gomem,1,$s]:-?} ns, $1 ${NS[$1,1,$s]:-?} ns, ratio $r; in CPU time $rc)"
         done
     done
     for s in 16 64; do
