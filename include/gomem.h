@@ -34,7 +34,10 @@
  *   GOMEM_LIMIT=N[B|KiB|MiB|GiB|TiB]   soft memory limit, like GOMEMLIMIT
  *   GOMEM_PROCS=N       parallel mark workers (default: CPUs available)
  *   GOMEM_DEBUG=k=v,... gctrace=1 (one line per cycle on stderr),
- *                       gccheckmark=1 (verify marking with a second mark)
+ *                       gccheckmark=1 (verify marking with a second mark),
+ *                       stackcheck=1 (copy stacks: catch pointers into a
+ *                       shared stack sent over channels),
+ *                       cleanupcheck=1 (catch a cleanup arg reaching obj)
  *   GOMEM_STACK=growable|copy   default goroutine stack kind
  *   GOMEM_STACK_MAX=N[B|KiB|MiB|GiB]  growable stack limit (default 8 MiB)
  * A malformed value stops the program at start-up with a message naming the

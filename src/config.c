@@ -4,7 +4,7 @@
  * The names and forms mirror Go's: GOMEM_GC is GOGC (a percent or "off"),
  * GOMEM_LIMIT is GOMEMLIMIT (bytes with an optional B/KiB/MiB/GiB/TiB suffix,
  * or "off"), GOMEM_PROCS is the number of mark workers, GOMEM_DEBUG a comma
- * list of key=value (gctrace=1, gccheckmark=1).  GOMEM_STACK and
+ * list of key=value (gctrace=1, gccheckmark=1, stackcheck=1, cleanupcheck=1).  GOMEM_STACK and
  * GOMEM_STACK_MAX choose the default goroutine stack kind and limit.
  *
  * A value that does not parse is not guessed at: start-up stops with a
@@ -74,7 +74,8 @@ static bool parse_bytes(const char *s, long long *out) {
 }
 
 static void parse_debug(const char *value) {
-    static const char forms[] = "expected a comma-separated list of gctrace=0|1, gccheckmark=0|1";
+    static const char forms[] =
+        "expected a comma-separated list of gctrace=0|1, gccheckmark=0|1, stackcheck=0|1, cleanupcheck=0|1";
     const char *p = value;
     while (*p) {
         const char *comma = strchr(p, ',');
@@ -95,6 +96,10 @@ static void parse_debug(const char *value) {
             gm_cfg.gctrace = v != 0;
         else if (strcmp(item, "gccheckmark") == 0)
             gm_cfg.gccheckmark = v != 0;
+        else if (strcmp(item, "stackcheck") == 0)
+            gm_cfg.stackcheck = v != 0;
+        else if (strcmp(item, "cleanupcheck") == 0)
+            gm_cfg.cleanupcheck = v != 0;
         else if (len > 0)
             bad_setting("GOMEM_DEBUG", value, forms);
         p += len;
