@@ -4,7 +4,8 @@
 # Usage: bench/run.sh BUILD_DIR [SECTION...]
 #   BUILD_DIR   the CMake build folder (`make bench` passes "build"); the
 #               programs are BUILD_DIR/bench/<program>-<peer>
-#   SECTION     any of: alloc binarytrees gcbench goroutines (default: all)
+#   SECTION     any of: alloc binarytrees gcbench, or NAME for another
+#               bench/NAME.sh script (goroutines, finalizers...); default: all
 # Environment:
 #   BENCH_QUICK=1            small sizes, the whole run in under a minute
 #                            (CI's smoke test)
@@ -25,14 +26,17 @@
 #
 # The Go programs (bench/go/*.go) are built with `go build` into
 # BUILD_DIR/bench-go, module mode off, with GOCACHE under BUILD_DIR, no network.
-# bench/goroutines.sh, when present, runs last (section "goroutines").
+# Every other bench/NAME.sh (goroutines.sh, finalizers.sh: other benchmarks'
+# own runners) runs last as section NAME, given BUILD_DIR; with BENCH_QUICK
+# their size variables (N_SPAWN, N_PINGPONG, N_PARKED, N_MANY, SKIP_MANY,
+# N_FIN, FIN_ROUNDS) are shrunk unless already set.
 #
 # Exit status: 0 if every program ran and printed the right output (whether
 # or not gomem met its targets), 1 otherwise.
 set -u
 
 if [ $# -lt 1 ]; then
-    echo "usage: $0 BUILD_DIR [alloc|binarytrees|gcbench|goroutines ...]" >&2
+    echo "usage: $0 BUILD_DIR [alloc|binarytrees|gcbench|NAME of bench/NAME.sh ...]" >&2
     exit 2
 fi
 BUILD=$1
@@ -44,10 +48,20 @@ GOBIN=$BUILD/bench-go
 LOG=$BUILD/bench-results
 mkdir -p "$LOG"
 
-SECTIONS=${*:-alloc binarytrees gcbench goroutines}
+# Sections: this script's own, then one per other bench/NAME.sh script
+# (goroutines.sh, finalizers.sh, ...: other benchmarks' own runners, called
+# with BUILD_DIR after this script's sections).
+EXTRA=
+for f in "$SRC"/*.sh; do
+    n=$(basename "$f" .sh)
+    [ "$n" = run ] || [ ! -f "$f" ] || EXTRA="$EXTRA $n"
+done
+EXTRA=${EXTRA# }
+ALL="alloc binarytrees gcbench${EXTRA:+ $EXTRA}"
+SECTIONS=${*:-$ALL}
 for s in $SECTIONS; do
-    case $s in alloc | binarytrees | gcbench | goroutines) ;;
-    *) echo "run.sh: unknown section '$s' (alloc binarytrees gcbench goroutines)" >&2; exit 2 ;;
+    case " $ALL goroutines " in *" $s "*) ;;
+    *) echo "run.sh: unknown section '$s' (sections: $ALL)" >&2; exit 2 ;;
     esac
 done
 want() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -105,7 +119,7 @@ build_go() {
     [ -n "$ok" ] && GO_OK=1
     echo "Go programs: $(go version | awk '{print $3}'), built into $GOBIN"
 }
-if want binarytrees || want gcbench || want goroutines; then
+if want binarytrees || want gcbench; then
     build_go
     echo
 fi
@@ -430,13 +444,19 @@ if [ ${#SUMMARY[@]} -gt 0 ]; then
     echo
 fi
 
-if want goroutines; then
-    if [ -x "$SRC/goroutines.sh" ] || [ -f "$SRC/goroutines.sh" ]; then
-        echo "== goroutines (bench/goroutines.sh)"
-        bash "$SRC/goroutines.sh" "$BUILD" || FAILED=1
-        echo
-    fi
+# Quick mode shrinks the other scripts through their own variables, unless
+# the caller set them.
+if [ -n "$QUICK" ]; then
+    export N_SPAWN=${N_SPAWN:-10000} N_PINGPONG=${N_PINGPONG:-10000}
+    export N_PARKED=${N_PARKED:-10000} N_MANY=${N_MANY:-100000} SKIP_MANY=${SKIP_MANY:-1}
+    export N_FIN=${N_FIN:-10000} FIN_ROUNDS=${FIN_ROUNDS:-1}
 fi
+for n in $EXTRA; do
+    want "$n" || continue
+    echo "== $n (bench/$n.sh)"
+    sh "$SRC/$n.sh" "$BUILD" || { echo "bench/$n.sh failed"; FAILED=1; }
+    echo
+done
 
 echo "load average at end: $(loadavg)"
 echo "Logs: $LOG"
