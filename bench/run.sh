@@ -232,7 +232,8 @@ gcbench_expected() {
 }
 
 # Table of one whole-program benchmark, ratios and output check.
-# whole_table SECTION EXPECTED_FILE PEERS...
+# whole_table SECTION EXPECTED_FILE PEERS...  (EXPECTED_FILE "-": no output
+# check and no ratios)
 declare -A OUTOK
 whole_table() {
     local sec=$1 expected=$2 peer
@@ -242,7 +243,7 @@ whole_table() {
         local out=$LOG/$sec-$peer.out ok=ok
         if [ "${STATUS[$peer]:-x}" != 0 ]; then
             ok="FAILED (exit ${STATUS[$peer]:-?}, see $LOG/$sec-$peer.err)"
-        elif ! cmp -s "$out" "$expected"; then
+        elif [ "$expected" != - ] && ! cmp -s "$out" "$expected"; then
             ok="WRONG (diff $out $expected)"
         fi
         [ "$ok" = ok ] || FAILED=1
@@ -256,7 +257,7 @@ whole_table() {
         printf '  %-9s %8s %8s %11s %7s %13s  %s\n' "$peer" "${WALL[$peer]:--}" "${CPU[$peer]:--}" \
             "$rss_mib" "$ngc" "$pause" "$ok"
     done
-    if [ -n "${WALL[gomem]:-}" ]; then
+    if [ "$expected" != - ] && [ -n "${WALL[gomem]:-}" ]; then
         echo
         printf '  %-9s %10s %10s %10s\n' "gomem/peer" wall cpu maxrss
         for peer in "$@"; do
@@ -376,6 +377,9 @@ if want alloc; then
         for peer in "${apeers[@]}"; do printf ' %9s' "$(ratio "${MOPS[$peer,2,$s]:-}" "${MOPS[$peer,1,$s]:-}")"; done
         echo
     done
+    echo
+    echo "  Whole processes (every size and thread count; collectors off):"
+    whole_table alloc - "${apeers[@]}"
     echo
     echo "  Targets (gomem, sizes 16 and 64 B):"
     for s in 16 64; do
