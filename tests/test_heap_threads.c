@@ -10,8 +10,11 @@
  * surviving object (in the threads' tables and in the exchange) is verified,
  * checked for overlap with every other, and freed.
  *
- * Runs with the collector off (the tables are malloc'd).  Seeded: prints
- * its seed, takes GM_TEST_SEED.  Fewer operations under sanitizers.
+ * Runs with the collector off, then once more with 8 threads and the
+ * collector on (GC percent 100, and one thread forcing collections), so
+ * that gm_free meets marking and sweeping.  The tables live in heap objects
+ * and a global, so the collector sees every pointer.  Seeded: prints its
+ * seed, takes GM_TEST_SEED.  Fewer operations under sanitizers.
  *
  * ctest-labels: threads
  */
@@ -37,6 +40,7 @@ typedef struct worker {
     int id;
     uint64_t seed;
     long ops;
+    bool force_gc; /* call gm_gc() now and then */
     rec live[LIVE];
     /* counts */
     long allocs, frees, foreign_frees, trades, verifies;
@@ -128,6 +132,8 @@ static void *run(void *arg) {
             verify(r, "check", w->id);
             w->verifies++;
         }
+        if (w->force_gc && op % 4000 == 3999)
+            gm_gc();
     }
     return NULL;
 }
@@ -137,15 +143,21 @@ static int cmp_rec(const void *a, const void *b) {
     return x->p < y->p ? -1 : x->p > y->p;
 }
 
-static void run_threads(int nthreads, uint64_t seed, long total_ops) {
-    worker *ws = calloc((size_t)nthreads, sizeof *ws);
-    CHECK(ws, "calloc");
+static void run_threads(int nthreads, uint64_t seed, long total_ops, bool gc) {
+    /* Heap objects (scanned), so that the collector sees the tables. */
+    worker *ws = gm_alloc((size_t)nthreads * sizeof *ws);
+    CHECK(ws, "gm_alloc");
     memset(xch, 0, sizeof xch);
+    int old_percent = gm_set_gc_percent(gc ? 100 : -1);
+    gm_memstats ms;
+    gm_read_memstats(&ms);
+    uint32_t gcs0 = ms.num_gc;
     double t0 = gm_test_now();
     for (int i = 0; i < nthreads; i++) {
         ws[i].id = i + 1;
         ws[i].seed = seed ^ ((uint64_t)nthreads << 40) ^ ((uint64_t)(i + 1) * 0x9e3779b97f4a7c15ull);
         ws[i].ops = total_ops / nthreads;
+        ws[i].force_gc = gc && i == 0;
         int rc = pthread_create(&ws[i].th, NULL, run, &ws[i]);
         CHECK(rc == 0, "pthread_create: %s", strerror(rc));
     }
@@ -155,8 +167,8 @@ static void run_threads(int nthreads, uint64_t seed, long total_ops) {
 
     /* Every survivor, from the exited threads' tables and the exchange. */
     size_t n = 0;
-    rec *all = malloc(((size_t)nthreads * LIVE + XSLOTS) * sizeof *all);
-    CHECK(all, "malloc");
+    rec *all = gm_alloc(((size_t)nthreads * LIVE + XSLOTS) * sizeof *all);
+    CHECK(all, "gm_alloc");
     for (int i = 0; i < nthreads; i++)
         for (int k = 0; k < LIVE; k++)
             if (ws[i].live[k].p)
@@ -181,11 +193,15 @@ static void run_threads(int nthreads, uint64_t seed, long total_ops) {
     CHECK(foreign > 0, "%d threads: no object was freed by another thread than its allocator", nthreads);
     for (size_t i = 0; i < n; i++)
         gm_free(all[i].p);
-    free(all);
-    free(ws);
-    printf("%d threads: %ld allocs, %ld frees (%ld by another thread), %ld trades, %ld checks, %zu survivors "
+    gm_free(all);
+    gm_free(ws);
+    gm_set_gc_percent(old_percent);
+    gm_read_memstats(&ms);
+    if (gc)
+        CHECK(ms.num_gc > gcs0, "no collection ran (num_gc %u)", ms.num_gc);
+    printf("%d threads%s, %u collections: %ld allocs, %ld frees (%ld by another thread), %ld trades, %ld checks, %zu survivors "
            "verified, %.2f s: ok\n",
-           nthreads, allocs, frees, foreign, trades, verifies, n, t1 - t0);
+           nthreads, gc ? " (collector on)" : "", ms.num_gc - gcs0, allocs, frees, foreign, trades, verifies, n, t1 - t0);
 }
 
 int main(int argc, char **argv) {
@@ -197,8 +213,9 @@ int main(int argc, char **argv) {
 #else
     long ops = 1200000;
 #endif
-    run_threads(2, seed, ops);
-    run_threads(8, seed, ops);
+    run_threads(2, seed, ops, false);
+    run_threads(8, seed, ops, false);
+    run_threads(8, seed, ops / 2, true);
     printf("test_heap_threads: ok\n");
     return 0;
 }
