@@ -186,37 +186,42 @@ static void test_stop_queued(void) {
 
 /* ---------------------------------------- with a finalizer: finalizer first */
 
-static _Atomic int fin_done;
+/* Several of each: a stale word may keep one object past the test. */
+enum { K = 8 };
+static _Atomic unsigned char fin_done[2 * K];
 static _Atomic long both_cleanup_runs;
-static _Atomic int cleanup_before_fin;
+static _Atomic long cleanup_before_fin;
 
 static void fin_first(void *o, void *arg) {
-    (void)o, (void)arg;
-    atomic_store(&fin_done, 1);
+    (void)o;
+    atomic_store(&fin_done[(uintptr_t)arg], 1);
 }
 static void cleanup_after(void *arg) {
-    (void)arg;
-    if (!atomic_load(&fin_done))
-        atomic_store(&cleanup_before_fin, 1);
+    if (!atomic_load(&fin_done[(uintptr_t)arg]))
+        atomic_fetch_add(&cleanup_before_fin, 1);
     atomic_fetch_add(&both_cleanup_runs, 1);
 }
 
 NOINLINE static void make_both(void) {
-    obj *o = gm_new(obj);
-    gm_add_cleanup(o, cleanup_after, NULL);
-    gm_set_finalizer(o, fin_first, NULL);
-    /* and an object kept by a finalizable one: its cleanup waits too */
-    obj *holder = gm_new(obj), *kept = gm_new(obj);
-    holder->link = kept;
-    gm_add_cleanup(kept, cleanup_after, NULL);
-    gm_set_finalizer(holder, fin_first, NULL);
+    for (uintptr_t i = 0; i < K; i++) {
+        /* a finalizer and a cleanup on one object */
+        obj *o = gm_new(obj);
+        gm_add_cleanup(o, cleanup_after, (void *)i);
+        gm_set_finalizer(o, fin_first, (void *)i);
+        /* an object kept by a finalizable one: its cleanup waits too */
+        obj *holder = gm_new(obj), *kept = gm_new(obj);
+        holder->link = kept;
+        gm_add_cleanup(kept, cleanup_after, (void *)(K + i));
+        gm_set_finalizer(holder, fin_first, (void *)(K + i));
+    }
 }
 
 static void test_with_finalizer(void) {
     make_both();
-    CHECK(collect_until(&both_cleanup_runs, 2, 20), "cleanups after finalizers: %ld of 2 ran",
-          atomic_load(&both_cleanup_runs));
-    CHECK(!atomic_load(&cleanup_before_fin), "a cleanup ran before the finalizer that kept its object");
+    CHECK(collect_until(&both_cleanup_runs, 2 * K - 3, 20), "cleanups after finalizers: %ld of %d ran",
+          atomic_load(&both_cleanup_runs), 2 * K);
+    CHECK(!atomic_load(&cleanup_before_fin), "%ld cleanups ran before the finalizer that kept their object",
+          atomic_load(&cleanup_before_fin));
 }
 
 /* ----------------------------------------------------- the arg check */
@@ -226,10 +231,12 @@ static void cleanup_never(void *arg) {
 }
 
 NOINLINE static void make_arg_reaching_obj(void) {
-    obj *o = gm_new(obj);
-    obj *arg = gm_new(obj);
-    arg->link = o; /* the arg reaches the object */
-    gm_add_cleanup(o, cleanup_never, arg);
+    for (int i = 0; i < 50; i++) { /* a stale word may keep one of them */
+        obj *o = gm_new(obj);
+        obj *arg = gm_new(obj);
+        arg->link = o; /* the arg reaches the object */
+        gm_add_cleanup(o, cleanup_never, arg);
+    }
 }
 
 static void child_arg_check(void *unused) {
@@ -278,10 +285,7 @@ static void test_arg_check(void) {
           "arg inside the object accepted (%s): %s", gm_child_how(&c, how, sizeof how), c.err);
 }
 
-static void *first_object;
-
 int main(void) {
-    first_object = gm_alloc(64); /* the heap's lowest address: see test_final_basic */
     test_run_several();
     test_freed();
     test_stop();

@@ -113,10 +113,7 @@ NOINLINE static void collect(void) {
     scrub();
 }
 
-static void *first_object;
-
 int main(void) {
-    first_object = gm_alloc(64); /* the heap's lowest address: see test_final_basic */
     for (int s = 0; s < SHARED; s++) {
         shared[s] = gm_new(obj);
         shared_weak[s] = gm_weak_make(shared[s]);

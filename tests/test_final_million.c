@@ -63,10 +63,7 @@ NOINLINE static void round_of(int r) {
     }
 }
 
-static void *first_object;
-
 int main(void) {
-    first_object = gm_alloc(64); /* the heap's lowest address: see test_final_basic */
     uint64_t peak_inuse = 0, peak_sys = 0;
     gm_memstats ms;
     double t0 = gm_test_now();

@@ -257,10 +257,7 @@ static void test_old_finalizer_reported(void) {
     gm_keep_alive(p);
 }
 
-static void *first_object;
-
 int main(void) {
-    first_object = gm_alloc(64); /* the heap's lowest address: see test_final_basic */
     test_chains();
     test_one_per_cycle();
     test_reachable_kept();

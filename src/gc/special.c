@@ -127,6 +127,9 @@ typedef struct gm_special_list {
     gm_special *first, *last;
     gm_span *span;
     struct gm_special_list *reg_next, *reg_prev;
+    /* What the collector's steps look for, so they skip lists without it:
+     * finalizers, NO_ORDER finalizers, finalizers and cleanups with an arg. */
+    uint32_t nfin, nnoorder, nargs;
 } gm_special_list;
 
 struct gm_weak {
@@ -165,31 +168,78 @@ static void *pool_chunk(void) {
     return p;
 }
 
-/* A zeroed record (slot kept).  Inside a no-stop region. */
-static gm_special *rec_alloc(void) {
+/* Takes up to n records off the global free list (carving a chunk if it
+ * is empty) and returns them linked through next. */
+static gm_special *rec_take(unsigned n) {
     gm_mutex_lock(&rec_lock);
     if (!rec_free) {
-        uint32_t n = atomic_load_explicit(&rec_nchunks, memory_order_relaxed);
+        uint32_t nc = atomic_load_explicit(&rec_nchunks, memory_order_relaxed);
         if (!rec_chunks) {
             rec_chunks = gm_os_alloc(MAX_REC_CHUNKS * sizeof(gm_special *));
             if (!rec_chunks)
                 gm_fatal("out of memory for the finalizer record table");
         }
-        if (n == MAX_REC_CHUNKS)
+        if (nc == MAX_REC_CHUNKS)
             gm_fatal("too many finalizers, cleanups and weak handles (%zu)",
                      (size_t)MAX_REC_CHUNKS * RECS_PER_CHUNK);
         gm_special *c = pool_chunk();
         for (size_t i = RECS_PER_CHUNK; i-- > 0;) {
-            c[i].slot = (uint32_t)(n * RECS_PER_CHUNK + i);
+            c[i].slot = (uint32_t)(nc * RECS_PER_CHUNK + i);
             c[i].next = rec_free;
             rec_free = &c[i];
         }
-        rec_chunks[n] = c;
-        atomic_store_explicit(&rec_nchunks, n + 1, memory_order_release);
+        rec_chunks[nc] = c;
+        atomic_store_explicit(&rec_nchunks, nc + 1, memory_order_release);
     }
-    gm_special *r = rec_free;
-    rec_free = r->next;
+    gm_special *first = rec_free, *last = first;
+    for (unsigned i = 1; i < n && last->next; i++)
+        last = last->next;
+    rec_free = last->next;
+    last->next = NULL;
     gm_mutex_unlock(&rec_lock);
+    return first;
+}
+
+/* Returns the records first..last (linked through next) to the free list. */
+static void rec_give(gm_special *first, gm_special *last) {
+    gm_mutex_lock(&rec_lock);
+    last->next = rec_free;
+    rec_free = first;
+    gm_mutex_unlock(&rec_lock);
+}
+
+/* Each thread keeps a few free records, so that attaching specials to many
+ * objects takes the global lock once per REC_STASH records.  A thread's
+ * stash goes back when it exits. */
+#define REC_STASH 32
+static __thread gm_special *rec_stash __attribute__((tls_model("initial-exec")));
+static pthread_key_t rec_stash_key;
+static pthread_once_t rec_stash_once = PTHREAD_ONCE_INIT;
+
+static void rec_stash_exit(void *arg) {
+    (void)arg; /* a marker: the stash itself is still readable here */
+    gm_special *first = rec_stash, *last = first;
+    if (!first)
+        return;
+    while (last->next)
+        last = last->next;
+    rec_give(first, last);
+    rec_stash = NULL;
+}
+
+static void rec_stash_init(void) {
+    pthread_key_create(&rec_stash_key, rec_stash_exit);
+}
+
+/* A zeroed record (slot kept).  Inside a no-stop region. */
+static gm_special *rec_alloc(void) {
+    gm_special *r = rec_stash;
+    if (GM_UNLIKELY(!r)) {
+        pthread_once(&rec_stash_once, rec_stash_init);
+        r = rec_take(REC_STASH);
+        pthread_setspecific(rec_stash_key, (void *)1);
+    }
+    rec_stash = r->next;
     r->next = NULL;
     r->fn.fin = NULL;
     r->arg = NULL;
@@ -197,16 +247,17 @@ static gm_special *rec_alloc(void) {
     return r;
 }
 
-static void rec_free_one(gm_special *r) {
+static void rec_reset(gm_special *r) {
     atomic_store_explicit(&r->id, 0, memory_order_relaxed);
     atomic_store_explicit(&r->state, ST_FREE, memory_order_relaxed);
     atomic_store_explicit(&r->key, 0, memory_order_relaxed);
     r->arg = NULL;
     r->fn.fin = NULL;
-    gm_mutex_lock(&rec_lock);
-    r->next = rec_free;
-    rec_free = r;
-    gm_mutex_unlock(&rec_lock);
+}
+
+static void rec_free_one(gm_special *r) {
+    rec_reset(r);
+    rec_give(r, r);
 }
 
 static gm_special *rec_at(uint64_t slot) {
@@ -295,9 +346,20 @@ static void list_release_if_empty(gm_span *s, gm_special_list *l) {
     hdr_release(l);
 }
 
+static void list_count(gm_special_list *l, gm_special *r, int d) {
+    if (r->kind == SP_FINALIZER) {
+        l->nfin += (uint32_t)d;
+        if (r->mode == GM_FIN_NO_ORDER)
+            l->nnoorder += (uint32_t)d;
+    }
+    if (r->kind != SP_WEAK && r->arg)
+        l->nargs += (uint32_t)d;
+}
+
 /* Inserts r by key, after the records with the same key. */
 static void list_insert(gm_special_list *l, gm_special *r) {
     uintptr_t k = key_of(r);
+    list_count(l, r, 1);
     r->next = NULL;
     if (!l->first) {
         l->first = l->last = r;
@@ -316,6 +378,7 @@ static void list_insert(gm_special_list *l, gm_special *r) {
 }
 
 static void list_unlink(gm_special_list *l, gm_special *prev, gm_special *r) {
+    list_count(l, r, -1);
     if (prev)
         prev->next = r->next;
     else
@@ -389,56 +452,86 @@ static void queue_push(gm_special *r) {
                               memory_order_relaxed);
 }
 
-/* Pops and runs one queued record on this thread.  Returns 0 if the queue
- * was empty, 1 if it ran one, 2 if it dropped a cancelled cleanup. */
-GM_NOINLINE static int run_one(void) {
+/* What a popped record runs: on the runner's stack (scanned), so what it
+ * points to stays alive after the record is freed. */
+typedef struct job {
+    special_fn fn;
+    void *obj;
+    void *arg;
+    uint8_t kind;
+    bool cancelled;
+} job;
+
+#define RUN_BATCH 32
+
+/* Pops up to max queued records (at most RUN_BATCH) and runs them on this
+ * thread.  Returns how many it popped (0: the queue was empty); *ran
+ * counts those that ran (cancelled cleanups do not). */
+GM_NOINLINE static unsigned run_batch(uint64_t max, int *ran) {
+    job jobs[RUN_BATCH];
+    unsigned n = 0;
     gm_thread *t = gm_thread_current();
     gm_nostop_enter(t);
     gm_mutex_lock(&q_lock);
-    gm_special *r = q_head;
-    if (!r) {
-        gm_mutex_unlock(&q_lock);
-        gm_nostop_exit(t);
-        return 0;
+    gm_special *first = q_head, *last = NULL;
+    for (gm_special *r = first; r && n < RUN_BATCH && n < max; r = r->next, n++) {
+        job *j = &jobs[n];
+        j->kind = r->kind;
+        j->fn = r->fn;
+        j->obj = (void *)key_of(r);
+        j->arg = r->arg;
+        j->cancelled = atomic_load_explicit(&r->state, memory_order_relaxed) == ST_CANCELLED;
+        atomic_store_explicit(&r->state, ST_RUNNING, memory_order_relaxed);
+        last = r;
     }
-    q_head = r->next;
-    if (!q_head)
-        q_tail = NULL;
-    atomic_fetch_sub_explicit(&q_len, 1, memory_order_relaxed);
-    uint8_t st = atomic_load_explicit(&r->state, memory_order_relaxed);
-    atomic_store_explicit(&r->state, ST_RUNNING, memory_order_relaxed);
+    if (n) {
+        q_head = last->next;
+        if (!q_head)
+            q_tail = NULL;
+        atomic_fetch_sub_explicit(&q_len, n, memory_order_relaxed);
+    }
     gm_mutex_unlock(&q_lock);
-    uint8_t kind = r->kind;
-    special_fn fn = r->fn;
-    void *obj = (void *)key_of(r);
-    void *arg = r->arg;
-    rec_free_one(r);
-    /* From here fn's inputs are in this frame: roots. */
-    gm_nostop_exit(t);
-    if (st == ST_CANCELLED)
-        return 2;
-    if (kind == SP_FINALIZER) {
-        fn.fin(obj, arg);
-        atomic_fetch_add_explicit(&n_fin_run, 1, memory_order_relaxed);
-    } else {
-        fn.cln(arg);
-        atomic_fetch_add_explicit(&n_cln_run, 1, memory_order_relaxed);
+    if (n) {
+        for (gm_special *r = first;; r = r->next) {
+            gm_special *next = r->next;
+            rec_reset(r);
+            r->next = next;
+            if (r == last)
+                break;
+        }
+        rec_give(first, last);
     }
-    gm_keep_alive(obj);
-    gm_keep_alive(arg);
-    return 1;
+    /* From here the jobs' inputs are on this stack: roots. */
+    gm_nostop_exit(t);
+    for (unsigned i = 0; i < n; i++) {
+        job *j = &jobs[i];
+        if (j->cancelled) {
+            /* nothing */
+        } else if (j->kind == SP_FINALIZER) {
+            j->fn.fin(j->obj, j->arg);
+            atomic_fetch_add_explicit(&n_fin_run, 1, memory_order_relaxed);
+            (*ran)++;
+        } else {
+            j->fn.cln(j->arg);
+            atomic_fetch_add_explicit(&n_cln_run, 1, memory_order_relaxed);
+            (*ran)++;
+        }
+        /* Done with it: do not keep it alive from this frame. */
+        ((volatile job *)j)->obj = NULL;
+        ((volatile job *)j)->arg = NULL;
+    }
+    return n;
 }
 
 GM_API int gm_run_finalizers(void) {
     gm_ensure_init();
     uint64_t budget = atomic_load_explicit(&q_len, memory_order_acquire);
     int ran = 0;
-    for (uint64_t i = 0; i < budget; i++) {
-        int k = run_one();
-        if (k == 0)
+    while (budget) {
+        unsigned n = run_batch(budget, &ran);
+        if (!n)
             break;
-        if (k == 1)
-            ran++;
+        budget -= n;
     }
     return ran;
 }
@@ -458,7 +551,8 @@ GM_NOINLINE static void scrub_stack(void) {
 }
 
 GM_NOINLINE static void run_all(void) {
-    while (run_one())
+    int ran = 0;
+    while (run_batch(UINT64_MAX, &ran))
         ;
 }
 
@@ -526,10 +620,8 @@ static void drain_now(gm_gcwork *w) {
     w->marked_objects += o;
 }
 
-/* Whether slot idx of s is marked, through the collector's interface (the
- * mark representation is mark.c's business). */
 GM_INLINE bool slot_marked(gm_span *s, uintptr_t idx) {
-    return gm_is_marked(s->base + idx * s->elemsize);
+    return gm_span_marked(s, idx);
 }
 
 /* Drops the lists whose span went away without telling us (a large object
@@ -556,7 +648,7 @@ static void reg_validate(void) {
 static void check_args(gm_gcwork *w) {
     for (gm_special_list *l = reg_head; l; l = l->reg_next) {
         gm_span *s = l->span;
-        for (gm_special *r = l->first; r; r = r->next) {
+        for (gm_special *r = l->first; l->nargs && r; r = r->next) {
             if (r->kind == SP_WEAK || !r->arg)
                 continue;
             uintptr_t idx = slot_of(s, key_of(r));
@@ -578,9 +670,10 @@ static bool mark_special_roots(gm_gcwork *w) {
     if (gm_specials_check_args)
         check_args(w);
     for (gm_special_list *l = reg_head; l; l = l->reg_next)
-        for (gm_special *r = l->first; r; r = r->next)
-            if (r->kind != SP_WEAK && r->arg)
-                gm_mark_value(w, (uintptr_t)r->arg);
+        if (l->nargs)
+            for (gm_special *r = l->first; r; r = r->next)
+                if (r->kind != SP_WEAK && r->arg)
+                    gm_mark_value(w, (uintptr_t)r->arg);
     for (gm_special *r = q_head; r; r = r->next) {
         if (atomic_load_explicit(&r->state, memory_order_relaxed) != ST_QUEUED)
             continue;
@@ -594,40 +687,43 @@ static bool mark_special_roots(gm_gcwork *w) {
 
 /* Marks what [base, base+size) points to, except the object itself. */
 GM_NO_SANITIZE static void scan_ignoring_self(gm_gcwork *w, uintptr_t base, uintptr_t size) {
-    uintptr_t hlo = atomic_load_explicit(&gm_heap_lo, memory_order_relaxed);
-    uintptr_t hhi = atomic_load_explicit(&gm_heap_hi, memory_order_relaxed);
     for (uintptr_t p = base; p + sizeof(uintptr_t) <= base + size; p += sizeof(uintptr_t)) {
         uintptr_t v = *(const uintptr_t *)p;
-        if (v >= hlo && v < hhi && (v < base || v >= base + size))
+        if (gm_heap_range_contains(v) && (v < base || v >= base + size))
             gm_mark_value(w, v);
     }
 }
 
-/* Step B. */
+/* Step B.  NO_ORDER finalizers note first which objects are unmarked
+ * (they are queued even if another object's body marks them); then the
+ * body of every finalizable object still unmarked is scanned.  An ordered
+ * object marked meanwhile by another's body is queued for scanning by that
+ * mark, so visiting order does not matter. */
 static bool scan_finalizable(gm_gcwork *w) {
-    bool any = false;
+    for (gm_special_list *l = reg_head; l; l = l->reg_next) {
+        if (!l->nnoorder)
+            continue;
+        gm_span *s = l->span;
+        for (gm_special *r = l->first; r; r = r->next) {
+            if (r->kind != SP_FINALIZER || r->mode != GM_FIN_NO_ORDER)
+                continue;
+            uintptr_t idx = slot_of(s, key_of(r));
+            r->pending = !slot_marked(s, idx) && !gm_bit(s->free_bits, idx);
+        }
+    }
     for (gm_special_list *l = reg_head; l; l = l->reg_next) {
         gm_span *s = l->span;
+        if (!l->nfin || gm_spanclass_noscan(s->spanclass))
+            continue;
+        uintptr_t last_base = 0;
         for (gm_special *r = l->first; r; r = r->next) {
             if (r->kind != SP_FINALIZER)
                 continue;
             uintptr_t idx = slot_of(s, key_of(r));
-            r->pending = !slot_marked(s, idx) && !gm_bit(s->free_bits, idx);
-            any |= r->pending;
-        }
-    }
-    if (!any)
-        return false;
-    for (gm_special_list *l = reg_head; l; l = l->reg_next) {
-        gm_span *s = l->span;
-        if (gm_spanclass_noscan(s->spanclass))
-            continue;
-        uintptr_t last_base = 0;
-        for (gm_special *r = l->first; r; r = r->next) {
-            if (r->kind != SP_FINALIZER || !r->pending)
-                continue;
-            uintptr_t base = s->base + slot_of(s, key_of(r)) * s->elemsize;
+            uintptr_t base = s->base + idx * s->elemsize;
             if (base == last_base)
+                continue;
+            if (r->mode == GM_FIN_NO_ORDER ? !r->pending : (slot_marked(s, idx) || gm_bit(s->free_bits, idx)))
                 continue;
             last_base = base;
             if (r->mode == GM_FIN_IGNORE_SELF)
@@ -824,9 +920,11 @@ void gm_specials_set_finalizer(void *obj, gm_finalizer_fn fn, void *arg, int mod
         if (old_arg)
             *old_arg = r->arg;
         if (fn) {
+            list_count(l, r, -1);
             r->fn.fin = fn;
             r->arg = arg;
             r->mode = (uint8_t)mode;
+            list_count(l, r, 1);
         } else {
             list_unlink(l, prev, r);
             rec_free_one(r);
