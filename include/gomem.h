@@ -88,10 +88,7 @@ void *gm_alloc_array(size_t elem_size, size_t n);
 #define gm_new_array(T, n) ((T *)gm_alloc_array(sizeof(T), (size_t)(n)))
 
 /* Resizes the object that starts at p to at least size bytes, keeping its
- * contents up to the smaller size; bytes beyond the old object's usable size
- * (gm_size) are zero.  For a noscan object under 16 B the usable size is the
- * rest of the 16-byte block it shares with its neighbours, so bytes past the
- * size first asked for are unspecified there.  The
+ * contents up to the smaller size; bytes beyond the old size are zero.  The
  * result keeps p's kind (scan or noscan).  gm_realloc(NULL, n) is gm_alloc(n);
  * gm_realloc(p, 0) frees p and returns NULL.  Returns p itself when it is
  * already big enough.  On failure returns NULL with errno == ENOMEM and p is
@@ -108,12 +105,11 @@ void gm_free(void *p);
 
 /* Usable size of the object that p points into (its size class), or 0 if p
  * does not point into a live heap object.  For a noscan object under 16 B
- * (tiny allocator), the bytes from p to the end of its 16-byte block. */
+ * (tiny allocator) it is the size that was asked for. */
 size_t gm_size(const void *p);
 
 /* Start of the live heap object that p points into (interior pointers
- * included), or NULL if p points into none.  For a noscan object under 16 B,
- * the start of the 16-byte block it shares. */
+ * included), or NULL if p points into none. */
 void *gm_base(const void *p);
 
 /* ------------------------------------------------------------------------ */

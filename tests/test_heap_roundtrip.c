@@ -85,12 +85,12 @@ static obj make_obj(size_t n, bool noscan) {
           (void *)o.p, (unsigned long)al);
     size_t gs = gm_size(o.p);
     if (is_tiny(n, noscan)) {
-        /* A tiny object lies inside a 16-byte block; gm_size is at most
-         * what is left of the block from p, gm_base the block. */
+        /* A tiny object lies inside a 16-byte block; gm_size is its own
+         * size, gm_base its own start (interior pointers included). */
         CHECK((a & 15) + n <= 16, "tiny %zu-byte object at %p crosses its 16-byte block", n, (void *)o.p);
-        CHECK(gs >= n && (a & 15) + gs <= 16, "tiny %zu-byte object at %p: gm_size %zu", n, (void *)o.p, gs);
-        CHECK(gm_base(o.p) == (void *)(a & ~(uintptr_t)15), "tiny object at %p: gm_base %p", (void *)o.p,
-              gm_base(o.p));
+        CHECK(gs == n, "tiny %zu-byte object at %p: gm_size %zu", n, (void *)o.p, gs);
+        CHECK(gm_base(o.p) == o.p && gm_base((char *)o.p + n - 1) == o.p, "tiny object at %p: gm_base %p",
+              (void *)o.p, gm_base(o.p));
         size_t nz = gm_test_first_nonzero(o.p, n);
         CHECK(nz == (size_t)-1, "tiny %zu-byte object at %p not zeroed at offset %zu", n, (void *)o.p, nz);
         o.usable = n;

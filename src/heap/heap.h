@@ -84,6 +84,10 @@ typedef struct gm_span {
     _Atomic uint64_t *free_bits;
     _Atomic uint8_t *mark_bytes;
     void *specials;      /* finalizers, cleanups, weak handles (src/gc) */
+    /* Tiny spans only: per 16-byte block, bit k set if an object starts at
+     * byte k (low 16 bits) or ends at byte k (high 16 bits).  Written by
+     * the owning mcache, read by gm_size/gm_base/gm_realloc. */
+    _Atomic uint32_t *tiny_bounds;
     gm_mutex specials_lock;
     /* The record is followed by 2 * nwords bitmap words, then 64 * nwords
      * mark bytes; the pointers above point there. */
@@ -185,6 +189,9 @@ uint32_t gm_span_apply_frees(gm_span *s);
 /* Loads alloc_cache for the word that holds freeindex. */
 void gm_span_refill_cache(gm_span *s);
 uint32_t gm_span_count_alloc(gm_span *s);
+/* The tiny object that p points into: its start and its size, or false if p
+ * is in no object of its 16-byte block. */
+bool gm_tiny_object(gm_span *s, uintptr_t p, uintptr_t *start, size_t *size);
 
 /* --------------------------------------------------------------- mcentral */
 
@@ -231,17 +238,26 @@ struct gm_mcache {
     gm_span *alloc[GM_ALL_SPAN_CLASSES]; /* never NULL: &gm_empty_span */
     uintptr_t tiny;                      /* current tiny block, or 0 */
     uintptr_t tiny_offset;
+    _Atomic uint32_t *tiny_bounds;       /* its entry in the span's tiny_bounds */
     /* Statistics, flushed into the global counters at uncache and at GC. */
     uint64_t nmalloc;     /* objects allocated in spans already given back */
     uint64_t nfree;       /* objects freed by gm_free */
     uint64_t bytes_freed;
     uint64_t tiny_allocs;
+    /* Frees not yet published: gm_free gathers consecutive frees that hit
+     * the same bitmap word of the same span and sets their free_bits (and
+     * counts them in nfreed) with one atomic operation each when the run
+     * ends, or when the thread next takes the slow path or is flushed. */
+    gm_span *pending_span;
+    unsigned pending_word;
+    uint64_t pending_mask;
 };
 extern gm_span gm_empty_span;
 
 void gm_mcache_init(gm_mcache *mc);
 void *gm_mcache_refill(gm_mcache *mc, uint8_t spanclass); /* returns an object */
 void gm_mcache_release_all(gm_mcache *mc);               /* uncache every span */
+void gm_mcache_publish_frees(gm_mcache *mc);             /* pending frees -> free_bits */
 
 /* ----------------------------------------------------------------- malloc */
 

@@ -13,8 +13,11 @@
  * after the region ends.
  *
  * gm_free validates its argument fully (span lookup, slot start, allocated,
- * not already freed) before marking the slot in free_bits; the slot is
- * reused after the span is next reset or swept.
+ * not already freed) and gathers consecutive frees into one bitmap word
+ * (mcache pending_*), published to free_bits with one atomic operation per
+ * run; the slots are reused after the span is next reset or swept.  Until
+ * published, the freeing thread's gm_size/gm_base already see them freed;
+ * other threads see them at its next slow path or collection.
  */
 #include <errno.h>
 #include <string.h>
@@ -50,6 +53,11 @@ GM_INLINE void zero_object(void *p, size_t n) {
     }
 }
 
+/* The start and last-byte bits of a tiny object at offset off (heap.h). */
+static inline uint32_t tiny_bound_bits(uintptr_t off, size_t size) {
+    return (1u << off) | (1u << (16 + off + size - 1));
+}
+
 static void *alloc_tiny(gm_mcache *mc, size_t size) {
     /* Align the offset by the size's natural alignment. */
     uintptr_t off = mc->tiny_offset;
@@ -62,6 +70,8 @@ static void *alloc_tiny(gm_mcache *mc, size_t size) {
     if (mc->tiny && off + size <= GM_TINY_SIZE) {
         mc->tiny_offset = off + size;
         mc->tiny_allocs++;
+        uint32_t e = atomic_load_explicit(mc->tiny_bounds, memory_order_relaxed);
+        atomic_store_explicit(mc->tiny_bounds, e | tiny_bound_bits(off, size), memory_order_relaxed);
         return (void *)(mc->tiny + off);
     }
     gm_span *s = mc->alloc[GM_TINY_SPANCLASS];
@@ -81,10 +91,13 @@ static void *alloc_tiny(gm_mcache *mc, size_t size) {
     }
     if (s->needzero)
         zero_object(block, GM_TINY_SIZE);
+    _Atomic uint32_t *bounds = &s->tiny_bounds[((uintptr_t)block - s->base) / GM_TINY_SIZE];
+    atomic_store_explicit(bounds, tiny_bound_bits(0, size), memory_order_relaxed);
     /* Keep the block with more room left. */
     if (size < mc->tiny_offset || mc->tiny == 0) {
         mc->tiny = (uintptr_t)block;
         mc->tiny_offset = size;
+        mc->tiny_bounds = bounds;
     }
     mc->tiny_allocs++;
     return block;
@@ -191,26 +204,55 @@ GM_API void *gm_alloc_array(size_t elem_size, size_t n) {
     return gm_alloc(total);
 }
 
-/* Validates that p is the start of a live object; returns its span and slot
- * (or dies naming the problem).  what names the call, for the message. */
-static gm_span *object_of(void *p, const char *what, uintptr_t *idx_out) {
-    uintptr_t a = (uintptr_t)p;
-    gm_span *s = gm_span_of(a);
+/* True if the slot is allocated and not freed, counting the calling
+ * thread's frees that are not yet published. */
+static bool live_slot(gm_span *s, uintptr_t idx) {
+    if (idx >= s->nelems || !gm_span_allocated(s, idx))
+        return false;
+    gm_thread *t = gm_tls_thread;
+    if (t && t->mcache->pending_span == s && t->mcache->pending_word == (idx >> 6) &&
+        (t->mcache->pending_mask >> (idx & 63) & 1))
+        return false;
+    return true;
+}
+
+/* The live object that p points into: its span, slot, start and usable
+ * size.  False if p points into none. */
+static bool find_object(uintptr_t p, gm_span **sp, uintptr_t *idx, uintptr_t *start, size_t *size) {
+    gm_span *s = gm_span_of(p);
     if (!s)
-        gm_fatal("%s(%p): pointer is not in the gomem heap", what, p);
-    uintptr_t idx = gm_span_index(s, a);
-    uintptr_t start = s->base + idx * s->elemsize;
+        return false;
+    uintptr_t i = gm_span_index(s, p);
+    if (!live_slot(s, i))
+        return false;
     if (s->spanclass == GM_TINY_SPANCLASS) {
-        *idx_out = idx;
-        return s;
+        if (!gm_tiny_object(s, p, start, size))
+            return false;
+    } else {
+        *start = s->base + i * s->elemsize;
+        *size = s->elemsize;
+    }
+    *sp = s;
+    *idx = i;
+    return true;
+}
+
+/* Validates that p is the start of a live object; returns its span, slot
+ * and usable size (or dies naming the problem).  what names the call. */
+static gm_span *object_of(void *p, const char *what, uintptr_t *idx_out, size_t *size_out) {
+    uintptr_t a = (uintptr_t)p, start;
+    gm_span *s;
+    size_t size;
+    if (!find_object(a, &s, idx_out, &start, &size)) {
+        if (!gm_span_of(a))
+            gm_fatal("%s(%p): pointer is not in the gomem heap", what, p);
+        gm_fatal("%s(%p): object is not allocated (double free, or free of a pointer never "
+                 "returned by gm_alloc)", what, p);
     }
     if (start != a)
         gm_fatal("%s(%p): pointer is %zu bytes into the %zu-byte object at %p, not its start",
-                 what, p, (size_t)(a - start), (size_t)s->elemsize, (void *)start);
-    if (idx >= s->nelems || !gm_span_allocated(s, idx))
-        gm_fatal("%s(%p): object is not allocated (double free, or free of a pointer never "
-                 "returned by gm_alloc)", what, p);
-    *idx_out = idx;
+                 what, p, (size_t)(a - start), size, (void *)start);
+    *size_out = size;
     return s;
 }
 
@@ -238,51 +280,50 @@ GM_API void gm_free(void *p) {
     gm_thread *t = gm_thread_current();
     gm_nostop_enter(t);
     uintptr_t idx;
-    gm_span *s = object_of(p, "gm_free", &idx);
+    size_t size;
+    gm_span *s = object_of(p, "gm_free", &idx, &size);
     if (s->spanclass == GM_TINY_SPANCLASS) {
         /* Tiny objects share blocks; the collector reclaims the block. */
         gm_nostop_exit(t);
         return;
     }
     uint64_t bit = 1ull << (idx & 63);
-    uint64_t old = atomic_fetch_or_explicit(&s->free_bits[idx >> 6], bit, memory_order_acq_rel);
-    if (old & bit)
-        gm_fatal("gm_free(%p): double free of the %zu-byte object", p, (size_t)s->elemsize);
-    if (s->elemsize > GM_MAX_SMALL_SIZE || gm_spanclass_sizeclass(s->spanclass) == 0) {
+    if (gm_spanclass_sizeclass(s->spanclass) == 0) {
+        uint64_t old = atomic_fetch_or_explicit(&s->free_bits[0], bit, memory_order_acq_rel);
+        if (old & bit)
+            gm_fatal("gm_free(%p): double free of the %zu-byte object", p, (size_t)s->elemsize);
         atomic_fetch_add_explicit(&s->nfreed, 1, memory_order_relaxed);
         free_large(s);
         gm_nostop_exit(t);
         return;
     }
-    uint32_t n = atomic_fetch_add_explicit(&s->nfreed, 1, memory_order_acq_rel) + 1;
-    t->mcache->nfree++;
-    t->mcache->bytes_freed += s->elemsize;
-    if (!atomic_load_explicit(&s->cached, memory_order_acquire) &&
-        (n == 1 || n >= atomic_load_explicit(&s->nalloc, memory_order_relaxed)))
-        gm_mcentral_span_freed(&gm_central[s->spanclass], s);
+    gm_mcache *mc = t->mcache;
+    unsigned word = (unsigned)(idx >> 6);
+    if (mc->pending_span == s && mc->pending_word == word) {
+        mc->pending_mask |= bit; /* a second free of it was caught by object_of */
+    } else {
+        gm_mcache_publish_frees(mc);
+        mc->pending_span = s;
+        mc->pending_word = word;
+        mc->pending_mask = bit;
+    }
+    mc->nfree++;
+    mc->bytes_freed += s->elemsize;
     gm_nostop_exit(t);
 }
 
 GM_API size_t gm_size(const void *p) {
-    gm_span *s = gm_span_of((uintptr_t)p);
-    if (!s)
-        return 0;
-    uintptr_t idx = gm_span_index(s, (uintptr_t)p);
-    if (idx >= s->nelems || !gm_span_allocated(s, idx))
-        return 0;
-    if (s->spanclass == GM_TINY_SPANCLASS)
-        return GM_TINY_SIZE - (((uintptr_t)p - s->base) & (GM_TINY_SIZE - 1));
-    return s->elemsize;
+    gm_span *s;
+    uintptr_t idx, start;
+    size_t size;
+    return find_object((uintptr_t)p, &s, &idx, &start, &size) ? size : 0;
 }
 
 GM_API void *gm_base(const void *p) {
-    gm_span *s = gm_span_of((uintptr_t)p);
-    if (!s)
-        return NULL;
-    uintptr_t idx = gm_span_index(s, (uintptr_t)p);
-    if (idx >= s->nelems || !gm_span_allocated(s, idx))
-        return NULL;
-    return (void *)(s->base + idx * s->elemsize);
+    gm_span *s;
+    uintptr_t idx, start;
+    size_t size;
+    return find_object((uintptr_t)p, &s, &idx, &start, &size) ? (void *)start : NULL;
 }
 
 GM_API void *gm_realloc(void *p, size_t size) {
@@ -294,12 +335,15 @@ GM_API void *gm_realloc(void *p, size_t size) {
     }
     gm_ensure_init();
     uintptr_t idx;
-    gm_span *s = object_of(p, "gm_realloc", &idx);
-    size_t old = s->elemsize;
-    if (s->spanclass == GM_TINY_SPANCLASS)
-        old = GM_TINY_SIZE - (((uintptr_t)p - s->base) & (GM_TINY_SIZE - 1));
-    if (size <= old && size >= old / 2)
+    size_t old;
+    gm_span *s = object_of(p, "gm_realloc", &idx, &old);
+    if (size <= old && (size >= old / 2 || s->spanclass == GM_TINY_SPANCLASS)) {
+        /* Shrunk in place: clear the tail, so that growing back in place
+         * later finds zeros past the size asked for, as a new object would. */
+        if (s->spanclass != GM_TINY_SPANCLASS)
+            memset((char *)p + size, 0, old - size);
         return p;
+    }
     void *q = alloc_common(size, gm_spanclass_noscan(s->spanclass));
     if (!q)
         return NULL;

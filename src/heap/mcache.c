@@ -87,7 +87,32 @@ static void uncache(gm_mcache *mc, uint8_t sc) {
     gm_mcentral_uncache_span(&gm_central[sc], s);
 }
 
+void gm_mcache_publish_frees(gm_mcache *mc) {
+    gm_span *s = mc->pending_span;
+    if (!s)
+        return;
+    mc->pending_span = NULL;
+    uint64_t mask = mc->pending_mask;
+    unsigned w = mc->pending_word;
+    uint64_t first = s->base + (uintptr_t)(w * 64 + (unsigned)__builtin_ctzll(mask)) * s->elemsize;
+    if (gm_span_of(first) != s)
+        gm_fatal("gm_free(%p): the object's span was collected before the free took effect (the "
+                 "object was unreachable to the collector while it was still in use)", (void *)first);
+    uint64_t old = atomic_fetch_or_explicit(&s->free_bits[w], mask, memory_order_acq_rel);
+    if (old & mask) {
+        unsigned bit = (unsigned)__builtin_ctzll(old & mask);
+        gm_fatal("gm_free(%p): double free of the %zu-byte object",
+                 (void *)(s->base + (uintptr_t)(w * 64 + bit) * s->elemsize), (size_t)s->elemsize);
+    }
+    uint32_t n = (uint32_t)__builtin_popcountll(mask);
+    uint32_t total = atomic_fetch_add_explicit(&s->nfreed, n, memory_order_acq_rel) + n;
+    if (!atomic_load_explicit(&s->cached, memory_order_acquire) &&
+        (total == n || total >= atomic_load_explicit(&s->nalloc, memory_order_relaxed)))
+        gm_mcentral_span_freed(&gm_central[s->spanclass], s);
+}
+
 void *gm_mcache_refill(gm_mcache *mc, uint8_t sc) {
+    gm_mcache_publish_frees(mc);
     gm_span *s = mc->alloc[sc];
     if (s != &gm_empty_span) {
         for (;;) {
@@ -119,6 +144,7 @@ void *gm_mcache_refill(gm_mcache *mc, uint8_t sc) {
 }
 
 void gm_mcache_release_all(gm_mcache *mc) {
+    gm_mcache_publish_frees(mc);
     for (int sc = 0; sc < GM_ALL_SPAN_CLASSES; sc++)
         uncache(mc, (uint8_t)sc);
     mc->tiny = 0;

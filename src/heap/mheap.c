@@ -237,7 +237,10 @@ gm_span *gm_heap_alloc_span(size_t npages, uint8_t spanclass) {
     return r;
 }
 
+void gm_tiny_bounds_free(gm_span *s);
+
 void gm_heap_free_span(gm_span *s) {
+    gm_tiny_bounds_free(s);
     gm_mutex_lock(&gm_heap.lock);
     size_t bytes = s->npages << GM_PAGE_SHIFT;
     atomic_fetch_sub_explicit(&gm_heap.inuse, bytes, memory_order_relaxed);

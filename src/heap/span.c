@@ -13,6 +13,8 @@
 
 #define RECORD_CHUNK (256 * 1024)
 
+void gm_tiny_bounds_free(gm_span *s);
+
 gm_mutex gm_span_records_lock = GM_MUTEX_INIT;
 #define records_lock gm_span_records_lock
 static gm_span *free_records[GM_BITMAP_WORDS + 1];
@@ -58,6 +60,58 @@ void gm_span_record_free(gm_span *s) {
     gm_mutex_unlock(&records_lock);
 }
 
+/* Tiny spans' bounds arrays: one uint32 per 16-byte block, from a pool. */
+#define TINY_BLOCKS (GM_PAGE_SIZE / GM_TINY_SIZE)
+static gm_mutex bounds_lock = GM_MUTEX_INIT;
+static void *free_bounds;
+
+static _Atomic uint32_t *tiny_bounds_alloc(void) {
+    size_t size = TINY_BLOCKS * sizeof(uint32_t);
+    gm_mutex_lock(&bounds_lock);
+    void *b = free_bounds;
+    if (b)
+        free_bounds = *(void **)b;
+    gm_mutex_unlock(&bounds_lock);
+    if (!b) {
+        b = gm_os_alloc(size);
+        if (!b)
+            gm_fatal("out of memory for tiny-block bounds (%zu bytes)", size);
+        atomic_fetch_add_explicit(&gm_heap.meta, size, memory_order_relaxed);
+    }
+    memset(b, 0, size);
+    return b;
+}
+
+void gm_tiny_bounds_free(gm_span *s) {
+    void *b = (void *)s->tiny_bounds;
+    if (!b)
+        return;
+    s->tiny_bounds = NULL;
+    gm_mutex_lock(&bounds_lock);
+    *(void **)b = free_bounds;
+    free_bounds = b;
+    gm_mutex_unlock(&bounds_lock);
+}
+
+bool gm_tiny_object(gm_span *s, uintptr_t p, uintptr_t *start, size_t *size) {
+    uintptr_t block = (p - s->base) / GM_TINY_SIZE;
+    unsigned off = (unsigned)(p & (GM_TINY_SIZE - 1));
+    uint32_t e = atomic_load_explicit(&s->tiny_bounds[block], memory_order_relaxed);
+    uint32_t starts = (e & 0xffff) & ((2u << off) - 1);
+    if (!starts)
+        return false;
+    unsigned first = 31 - (unsigned)__builtin_clz(starts);
+    uint32_t ends = (e >> 16) & ~((1u << first) - 1);
+    if (!ends)
+        return false;
+    unsigned last = (unsigned)__builtin_ctz(ends);
+    if (off > last)
+        return false;
+    *start = (p & ~(uintptr_t)(GM_TINY_SIZE - 1)) + first;
+    *size = last - first + 1;
+    return true;
+}
+
 /* Lays out slots of the span class over the span's pages; all slots free. */
 void gm_span_init_objects(gm_span *s, uint8_t spanclass) {
     uint32_t sizeclass = gm_spanclass_sizeclass(spanclass);
@@ -81,6 +135,8 @@ void gm_span_init_objects(gm_span *s, uint8_t spanclass) {
     s->alloc_cache = 0;
     s->cached = false;
     s->specials = NULL;
+    if (spanclass == GM_TINY_SPANCLASS)
+        s->tiny_bounds = tiny_bounds_alloc();
 }
 
 static uint64_t low_mask(unsigned n) {
