@@ -39,9 +39,11 @@ typedef struct gm_gcwork {
     gm_workbuf *buf;
     /* The span the last candidate pointer fell in: consecutive pointers
      * mostly hit the same span.  Valid for one drain (spans do not change
-     * while the world is stopped). */
+     * while the world is stopped).  Kept as page numbers, not addresses:
+     * this lives in the library's data segment, which is scanned as a
+     * root, and must not keep the span's first object alive. */
     gm_span *span;
-    uintptr_t span_lo, span_len;
+    uintptr_t span_first_page, span_npages;
     uint64_t marked_bytes;
     uint64_t marked_objects;
     uint64_t scanned_bytes;

@@ -93,21 +93,21 @@ void gm_gcwork_flush(gm_gcwork *w) {
 
 static void forget_span(gm_gcwork *w) {
     w->span = NULL;
-    w->span_lo = w->span_len = 0;
+    w->span_first_page = w->span_npages = 0;
 }
 
 /* Marks the slot v points into, if any, and queues it for scanning. */
 GM_NO_SANITIZE GM_INLINE bool mark_value(gm_gcwork *w, uintptr_t v) {
     gm_span *s;
-    if (v - w->span_lo < w->span_len) {
+    if ((v >> GM_PAGE_SHIFT) - w->span_first_page < w->span_npages) {
         s = w->span;
     } else {
         s = gm_span_of(v);
         if (!s)
             return false;
         w->span = s;
-        w->span_lo = s->base;
-        w->span_len = s->npages << GM_PAGE_SHIFT;
+        w->span_first_page = s->base >> GM_PAGE_SHIFT;
+        w->span_npages = s->npages;
     }
     uintptr_t idx = gm_span_index(s, v);
     if (idx >= s->nelems || !gm_span_allocated(s, idx))
