@@ -30,16 +30,18 @@
  * What the collector does (gm_specials_after_mark, world stopped, after the
  * main drain; each step returning true makes the collector drain again):
  *
- *   A. Roots owned by specials: every finalizer's and cleanup's arg, and
- *      every queued record's obj and arg, are marked.  (With the arg check
- *      on, each unmarked object's own arg is marked and drained first, and
- *      an arg that reaches its object is a fatal error.)
- *   B. Ordering: for every finalizable object still unmarked, what its body
- *      points to is marked (not the object itself).  An object reachable
- *      from another unreachable finalizable object is thereby kept.
- *   C. Decision, per object: if it has a finalizer and is still unmarked,
+ *   A. Roots and ordering, in one walk: every finalizer's and cleanup's arg
+ *      and every queued record's obj and arg are marked; the body of every
+ *      finalizable object still unmarked is queued for scanning (its
+ *      contents, not the object itself), so the parallel drain marks what
+ *      it reaches.  An object reachable from another unreachable
+ *      finalizable object is thereby kept.  (With the arg check on, each
+ *      unmarked object's own arg is marked and drained first, and an arg
+ *      that reaches its object is a fatal error.)
+ *   B. Decision, per object: if it has a finalizer and is still unmarked,
  *      its finalizer is queued, its weak handles are cleared and it is
- *      marked again (resurrected for one cycle); its cleanups stay.  Else, if
+ *      marked again (resurrected for one cycle: its body was scanned in A,
+ *      so its mark is set without a rescan); its cleanups stay.  Else, if
  *      it is unmarked, its weak handles are cleared and its cleanups are
  *      queued.  Else (alive) its weak handles are marked, as the handle is a
  *      heap object the special keeps alive.
@@ -49,9 +51,9 @@
  * finalizer in one cycle and B's in a later one; a cycle of finalizable
  * objects (a self-pointer included) marks itself in B and is never
  * collected, as in Go.  Modes for the bdwgc layer (gm_specials_set_finalizer):
- * IGNORE_SELF skips pointers from an object into itself in B; NO_ORDER
- * queues the finalizer of every finalizable object unmarked after A, even if
- * B marked it.
+ * IGNORE_SELF skips pointers from an object into itself in A; NO_ORDER
+ * queues the finalizer of every finalizable object that was unmarked when A
+ * visited it, even if another body then marked it.
  *
  * Queue.  Queued records leave their span's list and join a FIFO (q_head)
  * under q_lock; step A keeps what they point to alive until they run.  They
@@ -66,7 +68,7 @@
  *
  * Weak handles are heap objects (16 B, noscan: the object's address inside
  * is not a reference).  The object's weak special keeps its handle alive
- * (step C marks it), the program keeps it alive by holding it, so a handle
+ * (step B marks it), the program keeps it alive by holding it, so a handle
  * outlives its object and then reads NULL, never a dangling pointer.
  * gm_weak_get is one atomic load: a value it loaded is in a register or on
  * the stack, hence a root, by the time a collection could clear it.  (If
@@ -89,7 +91,7 @@
  *
  * gm_free.  An object released with gm_free loses its specials without
  * running them (the program took over its lifetime): gm_specials_free does
- * that when gm_free calls it; sweeping and step C also drop the specials of
+ * that when gm_free calls it; sweeping and step B also drop the specials of
  * slots whose free bit is set.
  */
 #include <pthread.h>
@@ -120,7 +122,7 @@ typedef struct gm_special {
     uint8_t kind;
     uint8_t mode;             /* finalizer mode */
     _Atomic uint8_t state;
-    uint8_t pending;          /* step B: finalizable and unmarked */
+    uint8_t pending;          /* step A found the finalizable object unmarked */
 } gm_special;
 
 typedef struct gm_special_list {
@@ -168,9 +170,13 @@ static void *pool_chunk(void) {
     return p;
 }
 
-/* Takes up to n records off the global free list (carving a chunk if it
- * is empty) and returns them linked through next. */
-static gm_special *rec_take(unsigned n) {
+/* The global free list is a stack of chains (records linked through
+ * next, the chains through their first record's arg), so that taking or
+ * giving a batch is O(1) under the lock and never walks records whose
+ * cache lines are cold.  A new chunk is cut into chains of REC_STASH. */
+#define REC_STASH 32
+
+static gm_special *rec_take(void) {
     gm_mutex_lock(&rec_lock);
     if (!rec_free) {
         uint32_t nc = atomic_load_explicit(&rec_nchunks, memory_order_relaxed);
@@ -183,27 +189,28 @@ static gm_special *rec_take(unsigned n) {
             gm_fatal("too many finalizers, cleanups and weak handles (%zu)",
                      (size_t)MAX_REC_CHUNKS * RECS_PER_CHUNK);
         gm_special *c = pool_chunk();
-        for (size_t i = RECS_PER_CHUNK; i-- > 0;) {
+        for (size_t i = 0; i < RECS_PER_CHUNK; i++) {
             c[i].slot = (uint32_t)(nc * RECS_PER_CHUNK + i);
-            c[i].next = rec_free;
+            c[i].next = (i + 1) % REC_STASH && i + 1 < RECS_PER_CHUNK ? &c[i + 1] : NULL;
+        }
+        for (size_t i = 0; i < RECS_PER_CHUNK; i += REC_STASH) {
+            c[i].arg = rec_free;
             rec_free = &c[i];
         }
         rec_chunks[nc] = c;
         atomic_store_explicit(&rec_nchunks, nc + 1, memory_order_release);
     }
-    gm_special *first = rec_free, *last = first;
-    for (unsigned i = 1; i < n && last->next; i++)
-        last = last->next;
-    rec_free = last->next;
-    last->next = NULL;
+    gm_special *chain = rec_free;
+    rec_free = chain->arg;
     gm_mutex_unlock(&rec_lock);
-    return first;
+    chain->arg = NULL;
+    return chain;
 }
 
-/* Returns the records first..last (linked through next) to the free list. */
-static void rec_give(gm_special *first, gm_special *last) {
+/* Returns a chain of records (ending with next == NULL) to the free list. */
+static void rec_give(gm_special *first) {
     gm_mutex_lock(&rec_lock);
-    last->next = rec_free;
+    first->arg = rec_free;
     rec_free = first;
     gm_mutex_unlock(&rec_lock);
 }
@@ -211,19 +218,14 @@ static void rec_give(gm_special *first, gm_special *last) {
 /* Each thread keeps a few free records, so that attaching specials to many
  * objects takes the global lock once per REC_STASH records.  A thread's
  * stash goes back when it exits. */
-#define REC_STASH 32
 static __thread gm_special *rec_stash __attribute__((tls_model("initial-exec")));
 static pthread_key_t rec_stash_key;
 static pthread_once_t rec_stash_once = PTHREAD_ONCE_INIT;
 
 static void rec_stash_exit(void *arg) {
     (void)arg; /* a marker: the stash itself is still readable here */
-    gm_special *first = rec_stash, *last = first;
-    if (!first)
-        return;
-    while (last->next)
-        last = last->next;
-    rec_give(first, last);
+    if (rec_stash)
+        rec_give(rec_stash);
     rec_stash = NULL;
 }
 
@@ -236,10 +238,12 @@ static gm_special *rec_alloc(void) {
     gm_special *r = rec_stash;
     if (GM_UNLIKELY(!r)) {
         pthread_once(&rec_stash_once, rec_stash_init);
-        r = rec_take(REC_STASH);
+        r = rec_take();
         pthread_setspecific(rec_stash_key, (void *)1);
     }
     rec_stash = r->next;
+    if (rec_stash)
+        __builtin_prefetch(rec_stash, 1); /* the next call's record */
     r->next = NULL;
     r->fn.fin = NULL;
     r->arg = NULL;
@@ -257,7 +261,8 @@ static void rec_reset(gm_special *r) {
 
 static void rec_free_one(gm_special *r) {
     rec_reset(r);
-    rec_give(r, r);
+    r->next = NULL;
+    rec_give(r);
 }
 
 static gm_special *rec_at(uint64_t slot) {
@@ -438,8 +443,13 @@ static gm_note fin_note;
 
 static _Atomic uint64_t n_fin_queued, n_fin_run, n_cln_queued, n_cln_run;
 
+/* Counts of one step B, added to the shared counters once at its end. */
+typedef struct queue_counts {
+    uint64_t fin, cln;
+} queue_counts;
+
 /* World stopped. */
-static void queue_push(gm_special *r) {
+static void queue_push(gm_special *r, queue_counts *c) {
     atomic_store_explicit(&r->state, ST_QUEUED, memory_order_relaxed);
     r->next = NULL;
     if (q_tail)
@@ -447,9 +457,10 @@ static void queue_push(gm_special *r) {
     else
         q_head = r;
     q_tail = r;
-    atomic_fetch_add_explicit(&q_len, 1, memory_order_release);
-    atomic_fetch_add_explicit(r->kind == SP_FINALIZER ? &n_fin_queued : &n_cln_queued, 1,
-                              memory_order_relaxed);
+    if (r->kind == SP_FINALIZER)
+        c->fin++;
+    else
+        c->cln++;
 }
 
 /* What a popped record runs: on the runner's stack (scanned), so what it
@@ -475,6 +486,7 @@ GM_NOINLINE static unsigned run_batch(uint64_t max, int *ran) {
     gm_mutex_lock(&q_lock);
     gm_special *first = q_head, *last = NULL;
     for (gm_special *r = first; r && n < RUN_BATCH && n < max; r = r->next, n++) {
+        __builtin_prefetch(r->next, 1);
         job *j = &jobs[n];
         j->kind = r->kind;
         j->fn = r->fn;
@@ -493,13 +505,12 @@ GM_NOINLINE static unsigned run_batch(uint64_t max, int *ran) {
     gm_mutex_unlock(&q_lock);
     if (n) {
         for (gm_special *r = first;; r = r->next) {
-            gm_special *next = r->next;
             rec_reset(r);
-            r->next = next;
             if (r == last)
                 break;
         }
-        rec_give(first, last);
+        last->next = NULL;
+        rec_give(first);
     }
     /* From here the jobs' inputs are on this stack: roots. */
     gm_nostop_exit(t);
@@ -664,16 +675,50 @@ static void check_args(gm_gcwork *w) {
     }
 }
 
-/* Step A. */
+/* Marks what [base, base+size) points to, except the object itself. */
+GM_NO_SANITIZE static void scan_ignoring_self(gm_gcwork *w, uintptr_t base, uintptr_t size) {
+    for (uintptr_t p = base; p + sizeof(uintptr_t) <= base + size; p += sizeof(uintptr_t)) {
+        uintptr_t v = *(const uintptr_t *)p;
+        if (gm_heap_range_contains(v) && (v < base || v >= base + size))
+            gm_mark_value(w, v);
+    }
+}
+
+/* Steps A and B (one walk): the roots specials own, and the bodies of the
+ * finalizable objects still unmarked, queued as ranges so that the
+ * parallel drain scans them (an object's own mark is not set by scanning
+ * its body).  pending notes which finalizable objects were unmarked here:
+ * NO_ORDER finalizers are queued for those even if a body marks them. */
 static bool mark_special_roots(gm_gcwork *w) {
     reg_validate();
     if (gm_specials_check_args)
         check_args(w);
-    for (gm_special_list *l = reg_head; l; l = l->reg_next)
-        if (l->nargs)
-            for (gm_special *r = l->first; r; r = r->next)
-                if (r->kind != SP_WEAK && r->arg)
-                    gm_mark_value(w, (uintptr_t)r->arg);
+    for (gm_special_list *l = reg_head; l; l = l->reg_next) {
+        if (!l->nargs && !l->nfin)
+            continue;
+        gm_span *s = l->span;
+        bool scan = !gm_spanclass_noscan(s->spanclass);
+        uintptr_t last_base = 0;
+        for (gm_special *r = l->first; r; r = r->next) {
+            __builtin_prefetch(r->next);
+            if (r->kind == SP_WEAK)
+                continue;
+            if (r->arg)
+                gm_mark_value(w, (uintptr_t)r->arg);
+            if (r->kind != SP_FINALIZER)
+                continue;
+            uintptr_t idx = slot_of(s, key_of(r));
+            r->pending = !slot_marked(s, idx) && !gm_bit(s->free_bits, idx);
+            uintptr_t base = s->base + idx * s->elemsize;
+            if (!r->pending || !scan || base == last_base)
+                continue;
+            last_base = base;
+            if (r->mode == GM_FIN_IGNORE_SELF)
+                scan_ignoring_self(w, base, s->elemsize);
+            else
+                gm_gcwork_push(w, base, base + s->elemsize);
+        }
+    }
     for (gm_special *r = q_head; r; r = r->next) {
         if (atomic_load_explicit(&r->state, memory_order_relaxed) != ST_QUEUED)
             continue;
@@ -685,60 +730,21 @@ static bool mark_special_roots(gm_gcwork *w) {
     return pending_work(w);
 }
 
-/* Marks what [base, base+size) points to, except the object itself. */
-GM_NO_SANITIZE static void scan_ignoring_self(gm_gcwork *w, uintptr_t base, uintptr_t size) {
-    for (uintptr_t p = base; p + sizeof(uintptr_t) <= base + size; p += sizeof(uintptr_t)) {
-        uintptr_t v = *(const uintptr_t *)p;
-        if (gm_heap_range_contains(v) && (v < base || v >= base + size))
-            gm_mark_value(w, v);
-    }
+/* Marks slot idx of s, which step B resurrects, without scanning it again:
+ * its body was queued by step A and drained. */
+static void mark_slot(gm_gcwork *w, gm_span *s, uintptr_t idx) {
+    if (gm_span_marked(s, idx))
+        return;
+    atomic_store_explicit(&s->mark_bytes[idx], 1, memory_order_relaxed);
+    w->marked_bytes += s->elemsize;
+    w->marked_objects++;
 }
 
-/* Step B.  NO_ORDER finalizers note first which objects are unmarked
- * (they are queued even if another object's body marks them); then the
- * body of every finalizable object still unmarked is scanned.  An ordered
- * object marked meanwhile by another's body is queued for scanning by that
- * mark, so visiting order does not matter. */
-static bool scan_finalizable(gm_gcwork *w) {
-    for (gm_special_list *l = reg_head; l; l = l->reg_next) {
-        if (!l->nnoorder)
-            continue;
-        gm_span *s = l->span;
-        for (gm_special *r = l->first; r; r = r->next) {
-            if (r->kind != SP_FINALIZER || r->mode != GM_FIN_NO_ORDER)
-                continue;
-            uintptr_t idx = slot_of(s, key_of(r));
-            r->pending = !slot_marked(s, idx) && !gm_bit(s->free_bits, idx);
-        }
-    }
-    for (gm_special_list *l = reg_head; l; l = l->reg_next) {
-        gm_span *s = l->span;
-        if (!l->nfin || gm_spanclass_noscan(s->spanclass))
-            continue;
-        uintptr_t last_base = 0;
-        for (gm_special *r = l->first; r; r = r->next) {
-            if (r->kind != SP_FINALIZER)
-                continue;
-            uintptr_t idx = slot_of(s, key_of(r));
-            uintptr_t base = s->base + idx * s->elemsize;
-            if (base == last_base)
-                continue;
-            if (r->mode == GM_FIN_NO_ORDER ? !r->pending : (slot_marked(s, idx) || gm_bit(s->free_bits, idx)))
-                continue;
-            last_base = base;
-            if (r->mode == GM_FIN_IGNORE_SELF)
-                scan_ignoring_self(w, base, s->elemsize);
-            else
-                gm_scan_range(w, base, base + s->elemsize);
-        }
-    }
-    return pending_work(w);
-}
-
-/* Step C for one span's list. */
-static void decide_span(gm_gcwork *w, gm_span *s, gm_special_list *l) {
+/* Step B for one span's list. */
+static void decide_span(gm_gcwork *w, gm_span *s, gm_special_list *l, queue_counts *c) {
     gm_special *prev = NULL, *r = l->first;
     while (r) {
+        __builtin_prefetch(r->next, 1);
         uintptr_t idx = slot_of(s, key_of(r));
         gm_special *end = r->next;
         while (end && slot_of(s, key_of(end)) == idx)
@@ -777,23 +783,27 @@ static void decide_span(gm_gcwork *w, gm_span *s, gm_special_list *l) {
                     weak_clear(q);
                 rec_free_one(q);
             } else {
-                queue_push(q);
+                queue_push(q, c);
             }
         }
-        if (fin && !marked) /* resurrect; its body is scanned again, harmlessly */
-            gm_mark_value(w, s->base + idx * s->elemsize);
+        if (fin && !marked)
+            mark_slot(w, s, idx); /* resurrected */
         r = end;
     }
 }
 
-/* Step C. */
+/* Step B. */
 static bool decide(gm_gcwork *w) {
     gm_special_list *l = reg_head, *next;
+    queue_counts c = {0, 0};
     for (; l; l = next) {
         next = l->reg_next;
-        decide_span(w, l->span, l);
+        decide_span(w, l->span, l, &c);
         list_release_if_empty(l->span, l);
     }
+    atomic_fetch_add_explicit(&n_fin_queued, c.fin, memory_order_relaxed);
+    atomic_fetch_add_explicit(&n_cln_queued, c.cln, memory_order_relaxed);
+    atomic_fetch_add_explicit(&q_len, c.fin + c.cln, memory_order_release);
     return pending_work(w);
 }
 
@@ -811,9 +821,6 @@ bool gm_specials_after_mark(gm_gcwork *w) {
             more = mark_special_roots(w);
             break;
         case 1:
-            more = scan_finalizable(w);
-            break;
-        case 2:
             more = decide(w);
             break;
         default:
@@ -845,7 +852,7 @@ void gm_specials_sweep(gm_span *s) {
             prev = r;
             continue;
         }
-        /* Not marked: only an object released by gm_free gets here (step C
+        /* Not marked: only an object released by gm_free gets here (step B
          * saw every other), so its specials go without running. */
         list_unlink(l, prev, r);
         if (r->kind == SP_WEAK)
