@@ -2,8 +2,10 @@
  * special.c - finalizers, cleanups and weak handles ("specials").
  *
  * A special is a record attached to a heap object: a finalizer (Go's
- * runtime.SetFinalizer), a cleanup (Go 1.24's runtime.AddCleanup) or a weak
- * handle (Go 1.24's weak.Pointer).  This file holds the records, the hooks
+ * runtime.SetFinalizer), a cleanup (Go 1.24's runtime.AddCleanup), a weak
+ * handle (Go 1.24's weak.Pointer), or a disappearing link (bdwgc's, for
+ * its drop-in layer: a location set to NULL when the object dies, short
+ * ones with the weak handles, long ones when the object is freed).  This file holds the records, the hooks
  * the collector calls (gc.h), the finalizer queue and the thread that runs
  * it, and the public calls of gomem.h's "Finalizers, cleanups, weak
  * pointers" section.
@@ -101,7 +103,8 @@
 
 /* ------------------------------------------------------------------ types */
 
-enum { SP_FINALIZER = 1, SP_CLEANUP = 2, SP_WEAK = 3 };
+enum { SP_FINALIZER = 1, SP_CLEANUP = 2, SP_WEAK = 3, SP_LINK = 4 };
+enum { LINK_SHORT = 0, LINK_LONG = 1 };
 enum { ST_FREE = 0, ST_LINKED, ST_QUEUED, ST_RUNNING, ST_CANCELLED };
 
 /* Finalizer modes (bdwgc's flavours; gomem.h's gm_set_finalizer is ORDERED). */
@@ -130,8 +133,9 @@ typedef struct gm_special_list {
     gm_span *span;
     struct gm_special_list *reg_next, *reg_prev;
     /* What the collector's steps look for, so they skip lists without it:
-     * finalizers, NO_ORDER finalizers, finalizers and cleanups with an arg. */
-    uint32_t nfin, nnoorder, nargs;
+     * finalizers, NO_ORDER finalizers, finalizers and cleanups with an arg,
+     * disappearing links. */
+    uint32_t nfin, nnoorder, nargs, nlinks;
 } gm_special_list;
 
 struct gm_weak {
@@ -144,6 +148,8 @@ struct gm_weak {
 bool gm_specials_check_args;
 
 void gm_specials_free(gm_span *s, uintptr_t base);
+int gm_specials_add_link(void **link, const void *obj, bool long_link);
+bool gm_specials_remove_link(void **link, const void *obj, bool long_link);
 void gm_specials_set_finalizer(void *obj, gm_finalizer_fn fn, void *arg, int mode, gm_finalizer_fn *old_fn,
                                void **old_arg);
 
@@ -357,8 +363,10 @@ static void list_count(gm_special_list *l, gm_special *r, int d) {
         if (r->mode == GM_FIN_NO_ORDER)
             l->nnoorder += (uint32_t)d;
     }
-    if (r->kind != SP_WEAK && r->arg)
+    if ((r->kind == SP_FINALIZER || r->kind == SP_CLEANUP) && r->arg)
         l->nargs += (uint32_t)d;
+    if (r->kind == SP_LINK)
+        l->nlinks += (uint32_t)d;
 }
 
 /* Inserts r by key, after the records with the same key. */
@@ -660,7 +668,7 @@ static void check_args(gm_gcwork *w) {
     for (gm_special_list *l = reg_head; l; l = l->reg_next) {
         gm_span *s = l->span;
         for (gm_special *r = l->first; l->nargs && r; r = r->next) {
-            if (r->kind == SP_WEAK || !r->arg)
+            if ((r->kind != SP_FINALIZER && r->kind != SP_CLEANUP) || !r->arg)
                 continue;
             uintptr_t idx = slot_of(s, key_of(r));
             if (slot_marked(s, idx) || gm_bit(s->free_bits, idx))
@@ -701,7 +709,7 @@ static bool mark_special_roots(gm_gcwork *w) {
         uintptr_t last_base = 0;
         for (gm_special *r = l->first; r; r = r->next) {
             __builtin_prefetch(r->next);
-            if (r->kind == SP_WEAK)
+            if (r->kind != SP_FINALIZER && r->kind != SP_CLEANUP)
                 continue;
             if (r->arg)
                 gm_mark_value(w, (uintptr_t)r->arg);
@@ -767,6 +775,13 @@ static void decide_span(gm_gcwork *w, gm_span *s, gm_special_list *l, queue_coun
                     drop = true;
                 else
                     gm_mark_value(w, (uintptr_t)q->arg); /* the handle: noscan */
+            } else if (q->kind == SP_LINK) {
+                /* short: cleared with the weak handles; long: when the
+                 * object is freed (not while a finalizer keeps it) */
+                if (q->mode == LINK_SHORT ? (fin || !marked) : (!marked && !fin)) {
+                    *(void *volatile *)q->arg = NULL;
+                    drop = true;
+                }
             } else if (q->kind == SP_FINALIZER) {
                 queue = !marked || (q->mode == GM_FIN_NO_ORDER && q->pending);
             } else { /* cleanup */
@@ -792,8 +807,28 @@ static void decide_span(gm_gcwork *w, gm_span *s, gm_special_list *l, queue_coun
     }
 }
 
+/* Forgets the disappearing links that lie in objects found unreachable
+ * (before any is resurrected, as bdwgc does): nothing will read them. */
+static void drop_dangling_links(void) {
+    for (gm_special_list *l = reg_head; l; l = l->reg_next) {
+        if (!l->nlinks)
+            continue;
+        gm_special *prev = NULL, *next;
+        for (gm_special *r = l->first; r; r = next) {
+            next = r->next;
+            if (r->kind == SP_LINK && !gm_is_marked((uintptr_t)r->arg)) {
+                list_unlink(l, prev, r);
+                rec_free_one(r);
+                continue;
+            }
+            prev = r;
+        }
+    }
+}
+
 /* Step B. */
 static bool decide(gm_gcwork *w) {
+    drop_dangling_links();
     gm_special_list *l = reg_head, *next;
     queue_counts c = {0, 0};
     for (; l; l = next) {
@@ -1106,4 +1141,79 @@ GM_API void *gm_weak_get(gm_weak *w) {
     if (!w)
         return NULL;
     return (void *)atomic_load_explicit(&w->obj, memory_order_acquire);
+}
+
+/* ------------------------------------------------------ disappearing links */
+
+/* bdwgc's disappearing links, for its drop-in layer: *link is set to NULL
+ * by the collection that finds obj unreachable, a short link (bdwgc's
+ * GC_general_register_disappearing_link) when weak handles are cleared,
+ * before obj's finalizer runs; a long link (GC_register_long_link) only
+ * once obj is freed, not while a finalizer keeps it.  A link that lies in
+ * an object found unreachable is forgotten, and so are the links of an
+ * object released with gm_free.  obj may be an interior pointer; links are
+ * kept per object.  Returns 0, 1 if link was already registered for obj,
+ * 2 if obj is not a heap object. */
+int gm_specials_add_link(void **link, const void *obj, bool long_link) {
+    gm_ensure_init();
+    uintptr_t idx, base;
+    int rc = 0;
+    gm_thread *t = gm_thread_current();
+    gm_nostop_enter(t);
+    gm_span *s = object_at((uintptr_t)obj, &idx, &base);
+    if (!s) {
+        gm_nostop_exit(t);
+        return 2;
+    }
+    gm_special *fresh = rec_alloc();
+    gm_mutex_lock(&s->specials_lock);
+    gm_special_list *l = s->specials;
+    uint8_t mode = long_link ? LINK_LONG : LINK_SHORT;
+    for (gm_special *r = l ? l->first : NULL; r && key_of(r) <= base; r = r->next)
+        if (key_of(r) == base && r->kind == SP_LINK && r->arg == (void *)link && r->mode == mode)
+            rc = 1;
+    if (rc == 0) {
+        fresh->kind = SP_LINK;
+        fresh->mode = mode;
+        fresh->arg = link;
+        atomic_store_explicit(&fresh->key, base, memory_order_relaxed);
+        atomic_store_explicit(&fresh->state, ST_LINKED, memory_order_relaxed);
+        list_insert(list_get(s, true), fresh);
+        fresh = NULL;
+    }
+    gm_mutex_unlock(&s->specials_lock);
+    if (fresh)
+        rec_free_one(fresh);
+    gm_nostop_exit(t);
+    gm_keep_alive(obj);
+    return rc;
+}
+
+/* Unregisters a link added for obj; false if there was none. */
+bool gm_specials_remove_link(void **link, const void *obj, bool long_link) {
+    gm_ensure_init();
+    uintptr_t idx, base;
+    bool removed = false;
+    gm_thread *t = gm_thread_current();
+    gm_nostop_enter(t);
+    gm_span *s = object_at((uintptr_t)obj, &idx, &base);
+    if (s) {
+        gm_mutex_lock(&s->specials_lock);
+        gm_special_list *l = s->specials;
+        uint8_t mode = long_link ? LINK_LONG : LINK_SHORT;
+        gm_special *prev = NULL;
+        for (gm_special *r = l ? l->first : NULL; r && key_of(r) <= base; prev = r, r = r->next) {
+            if (key_of(r) == base && r->kind == SP_LINK && r->arg == (void *)link && r->mode == mode) {
+                list_unlink(l, prev, r);
+                rec_free_one(r);
+                list_release_if_empty(s, l);
+                removed = true;
+                break;
+            }
+        }
+        gm_mutex_unlock(&s->specials_lock);
+    }
+    gm_nostop_exit(t);
+    gm_keep_alive(obj);
+    return removed;
 }
