@@ -36,6 +36,18 @@
 
 #include <gomem.h>
 
+/* GM_TEST_TSAN is 1 in a ThreadSanitizer build. */
+#if defined(__SANITIZE_THREAD__)
+#define GM_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GM_TEST_TSAN 1
+#endif
+#endif
+#ifndef GM_TEST_TSAN
+#define GM_TEST_TSAN 0
+#endif
+
 __attribute__((noreturn, format(printf, 4, 5))) static inline void
 gm_test_fail(const char *file, int line, const char *cond, const char *fmt, ...) {
     fflush(stdout);

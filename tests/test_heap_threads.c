@@ -14,7 +14,8 @@
  * collector on (GC percent 100, and one thread forcing collections), so
  * that gm_free meets marking and sweeping.  The tables live in heap objects
  * and a global, so the collector sees every pointer.  Seeded: prints its
- * seed, takes GM_TEST_SEED.  Fewer operations under sanitizers.
+ * seed, takes GM_TEST_SEED.  Fewer operations under sanitizers; no
+ * collector round under ThreadSanitizer (see main).
  *
  * ctest-labels: threads
  */
@@ -215,7 +216,15 @@ int main(int argc, char **argv) {
 #endif
     run_threads(2, seed, ops, false);
     run_threads(8, seed, ops, false);
-    run_threads(8, seed, ops / 2, true);
+    if (GM_TEST_TSAN) {
+        /* Threads that wait for a collection (gm_gc, an allocation over
+         * the heap goal) sit in a raw futex system call, where
+         * ThreadSanitizer holds back the stop signal: the collector then
+         * waits for their answer forever. */
+        printf("8 threads (collector on): skipped under ThreadSanitizer\n");
+    } else {
+        run_threads(8, seed, ops / 2, true);
+    }
     printf("test_heap_threads: ok\n");
     return 0;
 }
