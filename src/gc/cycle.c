@@ -72,23 +72,40 @@ void gm_gc_request(bool forced) {
     gm_note_notify_all(&request_note);
 }
 
-/* Waits until the cycle count passes `after`. */
-void gm_gc_wait_cycle(uint32_t after) {
+/* Waiting for the collector happens in a blocking region (gm_blocking):
+ * the collector then need not signal the waiting thread to stop it, and a
+ * waiter never delays a stop. */
+typedef struct wait_arg {
+    _Atomic uint32_t *counter;
+    uint32_t target;
+    int32_t past; /* done when counter - target >= past */
+} wait_arg;
+
+static void *wait_counter(void *p) {
+    wait_arg *w = p;
     for (;;) {
         uint32_t seq = gm_note_seq(&done_note);
-        if ((int32_t)(atomic_load(&gm_gc_cycles_done) - after) > 0)
-            return;
+        if ((int32_t)(atomic_load(w->counter) - w->target) >= w->past)
+            return NULL;
         gm_note_wait(&done_note, seq, -1);
     }
 }
 
+static void wait_for(_Atomic uint32_t *counter, uint32_t target, int32_t past) {
+    wait_arg w = {counter, target, past};
+    if (gm_tls_thread)
+        gm_blocking(wait_counter, &w);
+    else
+        wait_counter(&w);
+}
+
+/* Waits until the cycle count passes `after`. */
+void gm_gc_wait_cycle(uint32_t after) {
+    wait_for(&gm_gc_cycles_done, after, 1);
+}
+
 static void wait_sweep(uint32_t target) {
-    for (;;) {
-        uint32_t seq = gm_note_seq(&done_note);
-        if ((int32_t)(atomic_load(&sweeps_done) - target) >= 0)
-            return;
-        gm_note_wait(&done_note, seq, -1);
-    }
+    wait_for(&sweeps_done, target, 0);
 }
 
 GM_API void gm_gc(void) {

@@ -267,7 +267,7 @@ typedef struct gm_heap_stats {
     _Atomic uint64_t nmalloc;      /* small objects, counted at uncache */
     _Atomic uint64_t nfree;
     _Atomic uint64_t total_alloc;  /* bytes */
-    _Atomic uint64_t bytes_freed;
+    _Atomic uint64_t bytes_freed;  /* all objects, small and large */
     _Atomic uint64_t large_alloc;  /* large objects: count, bytes */
     _Atomic uint64_t large_alloc_bytes;
     _Atomic uint64_t large_free;

@@ -260,6 +260,7 @@ static void free_large(gm_span *s) {
     size_t bytes = s->npages << GM_PAGE_SHIFT;
     atomic_fetch_add_explicit(&gm_hstats.large_free, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&gm_hstats.large_free_bytes, bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&gm_hstats.bytes_freed, bytes, memory_order_relaxed);
     atomic_fetch_sub_explicit(&gm_hstats.heap_live, bytes, memory_order_relaxed);
     gm_mutex_lock(&gm_large.lock);
     if (s->list != GM_LIST_LARGE) {

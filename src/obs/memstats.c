@@ -23,7 +23,7 @@ GM_API void gm_read_memstats(gm_memstats *m) {
     uint64_t large_allocs = atomic_load(&gm_hstats.large_alloc);
     uint64_t large_frees = atomic_load(&gm_hstats.large_free);
     m->total_alloc = atomic_load(&gm_hstats.total_alloc);
-    uint64_t freed = atomic_load(&gm_hstats.bytes_freed) + atomic_load(&gm_hstats.large_free_bytes);
+    uint64_t freed = atomic_load(&gm_hstats.bytes_freed); /* small and large */
     gm_start_world();
     gm_mutex_unlock(&gm_threads_lock);
     m->mallocs = small_allocs + large_allocs;

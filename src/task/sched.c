@@ -270,13 +270,29 @@ static bool drain_remote(gm_task_sched *s) {
 }
 
 /* Sleeps the thread until a remote wake-up or the next timer. */
+/* An idle thread sleeps in a blocking region: the collector scans its
+ * stack from there without signalling it, as Go leaves idle Ps alone. */
+typedef struct idle_wait {
+    gm_task_sched *s;
+    uint32_t seen;
+    int64_t timeout;
+} idle_wait;
+
+static void *idle_sleep(void *p) {
+    idle_wait *w = p;
+    gm_note_wait(&w->s->note, w->seen, w->timeout);
+    return NULL;
+}
+
 static void idle(gm_task_sched *s) {
     uint32_t seen = gm_note_seq(&s->note);
     atomic_store_explicit(&s->idle, 1, memory_order_seq_cst);
     if (!atomic_load_explicit(&s->remote, memory_order_seq_cst)) {
         int64_t timeout = s->ntimers ? gm_timer_next(s, gm_nanotime()) : -1;
-        if (timeout != 0)
-            gm_note_wait(&s->note, seen, timeout);
+        if (timeout != 0) {
+            idle_wait w = {s, seen, timeout};
+            gm_blocking(idle_sleep, &w);
+        }
     }
     atomic_store_explicit(&s->idle, 0, memory_order_relaxed);
 }
