@@ -7,6 +7,8 @@
  * was not stopped runs exactly once (at least 99% of them, stale words
  * allowing), no stopped one ever runs, every finalizer runs at most once,
  * and weak handles to live shared objects stay valid throughout.
+ *
+ * ctest-labels: threads
  */
 #include <pthread.h>
 #include <stdatomic.h>
