@@ -373,6 +373,7 @@ static void test_realloc(void) {
      * shrink happened in place or not. */
     static const size_t sg[][3] = {
         {100, 60, 1000}, {100, 60, 100}, {1000, 600, 1024}, {1000, 600, 5000}, {(size_t)1 << 20, 600000, 2 << 20},
+        {4, 1, 100},     {15, 2, 15},    {12, 5, 12},      /* tiny when noscan */
     };
     for (size_t i = 0; i < sizeof sg / sizeof sg[0]; i++) {
         for (int kind = 0; kind < 2; kind++) {
@@ -446,14 +447,30 @@ static void test_tiny_realloc(void) {
         memset(q, 0xcc, grow);
         for (int i = 0; i < 4; i++)
             CHECK(b[i] == 0xb2, "writing the %zu bytes gm_realloc gave clobbered the neighbour %p", grow, (void *)b);
-        /* Growing out of the block keeps the contents.  (What it copies
-         * from beyond a tiny object's size is not checked: the heap does
-         * not record a tiny object's size.) */
+        CHECK(gm_size(q) == grow, "gm_realloc(tiny, %zu) = %p: gm_size %zu", grow, (void *)q, gm_size(q));
+        /* Growing out of the block keeps the contents, and the bytes
+         * beyond the old size are zero, not copies of a neighbour's. */
         unsigned char *r = gm_realloc(q, 277);
         CHECK(r && r[0] == 0xcc && r[grow - 1] == 0xcc, "gm_realloc(tiny, 277) lost the contents");
+        size_t nz = gm_test_first_nonzero(r + grow, 277 - grow);
+        CHECK(nz == (size_t)-1, "gm_realloc(%zu-byte tiny object, 277): byte %zu beyond the old size is not zero",
+              grow, grow + nz);
         for (int i = 0; i < 4; i++)
             CHECK(b[i] == 0xb2, "gm_realloc(tiny, 277) clobbered the neighbour %p", (void *)b);
         gm_free(r);
+        unsigned char *c = gm_alloc_noscan(2), *d = gm_alloc_noscan(2);
+        CHECK(c && d, "gm_alloc_noscan(2)");
+        memset(c, 0xc3, 2);
+        memset(d, 0xd4, 2);
+        unsigned char *e = gm_realloc(c, 277);
+        CHECK(e && e[0] == 0xc3 && e[1] == 0xc3, "gm_realloc(2-byte tiny object, 277) lost the contents");
+        nz = gm_test_first_nonzero(e + 2, 275);
+        CHECK(nz == (size_t)-1,
+              "gm_realloc(%p, 277) of a 2-byte tiny object (neighbour at %p): byte %zu beyond the old size is not "
+              "zero",
+              (void *)c, (void *)d, 2 + nz);
+        CHECK(d[0] == 0xd4 && d[1] == 0xd4, "gm_realloc of %p clobbered its neighbour %p", (void *)c, (void *)d);
+        gm_free(e);
     }
     CHECK(adjacent > 0, "never got two neighbouring tiny objects");
     printf("tiny realloc: %d neighbouring pairs, neighbours untouched: ok\n", adjacent);

@@ -105,7 +105,6 @@ static void make(slot *s) {
 static void resize(slot *s) {
     verify(s, "before realloc");
     size_t old = s->n, n = random_size();
-    bool was_tiny = is_tiny(s);
     if (n == 0)
         n = 1; /* gm_realloc(p, 0) frees: done by drop() */
     unsigned char *q = gm_realloc(s->p, n);
@@ -115,12 +114,11 @@ static void resize(slot *s) {
     CHECK(bad == (size_t)-1, "op %ld: gm_realloc %zu -> %zu (%p -> %p): contents lost at offset %zu", op, old, n,
           (void *)s->p, (void *)q, bad);
     if (n > old) {
-        /* Beyond the old size: zero.  Not checked for tiny objects, whose
-         * size the heap does not record (their block's other bytes may be
-         * copied along; gm_realloc says only that p's contents are kept). */
-        size_t nz = was_tiny ? (size_t)-1 : gm_test_first_nonzero(q + old, n - old);
-        CHECK(nz == (size_t)-1, "op %ld: gm_realloc %zu -> %zu: byte %zu beyond the old size is not zero", op, old,
-              n, old + nz);
+        /* Beyond the old size: zero (tiny objects included: the heap knows
+         * their bounds, so their neighbours' bytes are not copied along). */
+        size_t nz = gm_test_first_nonzero(q + old, n - old);
+        CHECK(nz == (size_t)-1, "op %ld: gm_realloc %zu -> %zu (%s, %p -> %p): byte %zu beyond the old size is not zero",
+              op, old, n, s->noscan ? "noscan" : "scan", (void *)s->p, (void *)q, old + nz);
         /* The pattern does not depend on the length: extend it. */
         gm_test_fill(q, n, s->tag);
     }
