@@ -10,8 +10,6 @@
  * finalizable object stays valid until that finalizer has run; tiny
  * objects (noscan < 16 B) each get their own handle; handles made on
  * several threads for one object are equal.
- *
- * ctest-labels: threads
  */
 #include <pthread.h>
 #include <stdatomic.h>
