@@ -144,6 +144,8 @@ typedef struct gm_thread {
     /* Set by the stop handler: the stack pointer at the stop, after the
      * registers were spilled below it. */
     void *_Atomic stopped_sp;
+    _Atomic uint32_t stopped_epoch; /* the stop it last answered */
+    bool stop_signaled;             /* signalled by the stop in progress */
     /* No-stop regions: depth, and a stop that arrived inside one. */
     volatile sig_atomic_t nostop;
     volatile sig_atomic_t stop_pending;
@@ -188,6 +190,7 @@ extern gm_mutex gm_threads_lock;
 extern gm_thread *gm_threads; /* list head */
 void gm_stop_world(void);
 void gm_start_world(void);
+uint32_t gm_world_epoch(void); /* odd while the world is stopped */
 
 /* Stacks of parked goroutines (src/task).  Called with the world stopped;
  * calls scan(lo, hi, ctx) for each range of a thread's parked goroutine

@@ -247,9 +247,9 @@ static void run_cycle(bool forced) {
     tc.heap_end = tc.heap_start;
     atomic_fetch_add(&gm_heap.sweepgen, 2);
     gm_pacer_end_cycle(marked, stack_inuse, gm_globals_bytes);
+    uint64_t t4 = gm_nanotime(), c4 = gm_thread_cputime();
     gm_start_world();
     gm_mutex_unlock(&gm_threads_lock);
-    uint64_t t4 = gm_nanotime(), c4 = gm_thread_cputime();
 
     uint64_t pause = t4 - t1;
     gm_gcstats.pause_ns[gm_gcstats.num_gc % 256] = pause;

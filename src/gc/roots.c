@@ -76,7 +76,11 @@ static void push_range(const void *lo, const void *hi, void *ctx) {
 }
 
 static void queue_thread(gm_gcwork *w, gm_thread *t) {
-    void *sp = atomic_load_explicit(&t->stopped_sp, memory_order_acquire);
+    /* A thread either answered this stop (its stack pointer then) or was
+     * held in a blocking region (scanned from where it entered it). */
+    void *sp = NULL;
+    if (atomic_load_explicit(&t->stopped_epoch, memory_order_acquire) == gm_world_epoch())
+        sp = atomic_load_explicit(&t->stopped_sp, memory_order_acquire);
     if (!sp && atomic_load_explicit(&t->blocking, memory_order_acquire))
         sp = t->blocking_sp;
     if (!sp)

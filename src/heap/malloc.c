@@ -341,8 +341,7 @@ GM_API void *gm_realloc(void *p, size_t size) {
     if (size <= old && (size >= old / 2 || s->spanclass == GM_TINY_SPANCLASS)) {
         /* Shrunk in place: clear the tail, so that growing back in place
          * later finds zeros past the size asked for, as a new object would. */
-        if (s->spanclass != GM_TINY_SPANCLASS)
-            memset((char *)p + size, 0, old - size);
+        memset((char *)p + size, 0, old - size);
         return p;
     }
     void *q = alloc_common(size, gm_spanclass_noscan(s->spanclass));

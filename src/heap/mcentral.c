@@ -106,7 +106,8 @@ void gm_mcentral_uncache_span(gm_mcentral *c, gm_span *s) {
 
 void gm_mcentral_span_freed(gm_mcentral *c, gm_span *s) {
     gm_mutex_lock(&c->lock);
-    if (s->cached || s->list == GM_LIST_NONE ||
+    if (s->cached || s->list == GM_LIST_NONE || s->spanclass != c->spanclass ||
+        atomic_load_explicit(&s->state, memory_order_acquire) != GM_SPAN_INUSE ||
         atomic_load_explicit(&s->sweepgen, memory_order_acquire) !=
             atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire)) {
         gm_mutex_unlock(&c->lock);

@@ -41,6 +41,7 @@ GM_NO_SANITIZE static void stop_self(gm_thread *t) {
     char *sp = (char *)&here < (char *)&regs ? (char *)&here : (char *)&regs;
     t->stop_pending = 0;
     atomic_store_explicit(&t->stopped_sp, sp, memory_order_release);
+    atomic_store_explicit(&t->stopped_epoch, epoch, memory_order_release);
     atomic_fetch_add_explicit(&stop_acks, 1, memory_order_acq_rel);
     gm_futex_wake(&stop_acks, 1);
     while (atomic_load_explicit(&world_epoch, memory_order_acquire) == epoch)
@@ -86,23 +87,45 @@ void gm_stop_world(void) {
     stopper = pthread_self();
     atomic_store_explicit(&stop_acks, 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&world_epoch, 1, memory_order_acq_rel); /* odd: stopping */
-    uint32_t expected = 0;
+    uint32_t epoch = atomic_load_explicit(&world_epoch, memory_order_acquire);
     for (gm_thread *t = gm_threads; t; t = t->next) {
+        t->stop_signaled = false;
         if (t == self)
             continue;
         int one = 1;
         if (atomic_compare_exchange_strong(&t->blocking, &one, 2))
             continue;
         int err = pthread_kill(t->pthread, SIG_SUSPEND);
-        if (err == 0)
-            expected++;
-        else
+        if (err)
             gm_fatal("cannot signal thread %lu (tid %d) to stop: error %d", (unsigned long)t->id,
                      (int)t->tid, err);
+        t->stop_signaled = true;
     }
-    uint32_t n;
-    while ((n = atomic_load_explicit(&stop_acks, memory_order_acquire)) < expected)
-        gm_futex_wait(&stop_acks, n, -1);
+    /* Wait until each signalled thread has answered, or has entered a
+     * blocking region since (then it is held like the others: a thread may
+     * get the signal only after it is inside, where it sleeps in the
+     * kernel, and some runtimes deliver it only later). */
+    for (;;) {
+        uint32_t n = atomic_load_explicit(&stop_acks, memory_order_acquire);
+        int pending = 0;
+        for (gm_thread *t = gm_threads; t; t = t->next) {
+            if (!t->stop_signaled || atomic_load_explicit(&t->stopped_epoch, memory_order_acquire) == epoch)
+                continue;
+            int one = 1;
+            if (atomic_compare_exchange_strong(&t->blocking, &one, 2)) {
+                t->stop_signaled = false;
+                continue;
+            }
+            pending++;
+        }
+        if (!pending)
+            return;
+        gm_futex_wait(&stop_acks, n, 1000000);
+    }
+}
+
+uint32_t gm_world_epoch(void) {
+    return atomic_load_explicit(&world_epoch, memory_order_acquire);
 }
 
 void gm_start_world(void) {
