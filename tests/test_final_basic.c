@@ -144,13 +144,17 @@ static void fin_b(void *o, void *arg) {
 
 static obj *kept; /* a global: reachable */
 
+enum { REPL = 6 }; /* several: a stale register may keep one */
+
 NOINLINE static void make_cleared_and_replaced(void) {
-    obj *c = gm_new(obj);
-    gm_set_finalizer(c, fin_a, NULL);
-    gm_set_finalizer(c, NULL, NULL); /* cleared: never runs */
-    obj *r = gm_new(obj);
-    gm_set_finalizer(r, fin_a, NULL);
-    gm_set_finalizer(r, fin_b, NULL); /* replaced: only fin_b */
+    for (int i = 0; i < REPL; i++) {
+        obj *c = gm_new(obj);
+        gm_set_finalizer(c, fin_a, NULL);
+        gm_set_finalizer(c, NULL, NULL); /* cleared: never runs */
+        obj *r = gm_new(obj);
+        gm_set_finalizer(r, fin_a, NULL);
+        gm_set_finalizer(r, fin_b, NULL); /* replaced: only fin_b */
+    }
     kept = gm_new(obj);
     gm_set_finalizer(kept, fin_a, NULL);
     gm_set_finalizer(gm_new(obj), NULL, NULL); /* clearing none: no-op */
@@ -158,12 +162,13 @@ NOINLINE static void make_cleared_and_replaced(void) {
 
 static void test_clear_replace_reachable(void) {
     make_cleared_and_replaced();
-    CHECK(collect_until(&b_runs, 1), "replacing finalizer did not run");
+    CHECK(collect_until(&b_runs, REPL - 2), "only %ld of %d replacing finalizers ran", atomic_load(&b_runs), REPL);
     for (int i = 0; i < 3; i++)
         collect();
     CHECK(atomic_load(&a_runs) == 0, "a cleared, replaced or reachable object's finalizer ran (%ld)",
           atomic_load(&a_runs));
-    CHECK(atomic_load(&b_runs) == 1, "replacing finalizer ran %ld times", atomic_load(&b_runs));
+    CHECK(atomic_load(&b_runs) <= REPL, "replacing finalizers ran %ld times for %d objects", atomic_load(&b_runs),
+          REPL);
     gm_set_finalizer(kept, NULL, NULL);
     kept = NULL;
 }
