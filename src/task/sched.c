@@ -465,7 +465,7 @@ gm_select_sudog *gm_sudog_get(gm_task_sched *s, gm_g *g) {
         if (!chunk)
             gm_fatal("out of memory for select records");
         for (size_t j = 0; j < bytes / sizeof *chunk; j++) {
-            chunk[j].sg.next = &s->free_sudogs->sg;
+            chunk[j].sg.next = s->free_sudogs ? &s->free_sudogs->sg : NULL;
             s->free_sudogs = &chunk[j];
         }
     }
