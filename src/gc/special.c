@@ -343,7 +343,8 @@ static gm_special_list *list_get(gm_span *s, bool create) {
     l = hdr_alloc();
     l->span = s;
     reg_add(l);
-    s->specials = l;
+    /* Atomic: sweeping reads it without the lock. */
+    __atomic_store_n(&s->specials, l, __ATOMIC_RELEASE);
     return l;
 }
 
@@ -352,7 +353,7 @@ static gm_special_list *list_get(gm_span *s, bool create) {
 static void list_release_if_empty(gm_span *s, gm_special_list *l) {
     if (l->first)
         return;
-    s->specials = NULL;
+    __atomic_store_n(&s->specials, NULL, __ATOMIC_RELEASE);
     reg_remove(l);
     hdr_release(l);
 }
