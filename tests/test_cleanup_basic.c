@@ -7,9 +7,9 @@
  * a cleanup and a finalizer on one object: the finalizer first, the
  * cleanup only once the object is unreachable after it; an object kept by
  * a finalizable object is not cleaned up before that finalizer has run.
- * The arg check (GOMEM_DEBUG=cleanupcheck=1, here through its internal
- * switch) stops the program when an arg reaches its object; arg == obj is
- * refused at once.
+ * The arg check (GOMEM_DEBUG=cleanupcheck=1, set here in the configuration
+ * of a forked child) stops the program when an arg reaches its object;
+ * arg == obj is refused at once.
  */
 #include <stdatomic.h>
 
@@ -17,7 +17,7 @@
 
 #define NOINLINE __attribute__((noinline))
 
-extern bool gm_specials_check_args; /* internal: what cleanupcheck=1 sets */
+#include "gm.h" /* gm_cfg: what GOMEM_DEBUG=cleanupcheck=1 sets */
 
 NOINLINE static void scrub(void) {
     volatile char buf[32768];
@@ -241,7 +241,7 @@ NOINLINE static void make_arg_reaching_obj(void) {
 
 static void child_arg_check(void *unused) {
     (void)unused;
-    gm_specials_check_args = true;
+    gm_cfg.cleanupcheck = true;
     make_arg_reaching_obj();
     for (int i = 0; i < 5; i++)
         collect();
@@ -258,7 +258,7 @@ NOINLINE static void make_good_args(void) {
 
 static void child_arg_check_clean(void *unused) {
     (void)unused;
-    gm_specials_check_args = true;
+    gm_cfg.cleanupcheck = true;
     make_good_args();
     for (int i = 0; i < 3; i++)
         collect();

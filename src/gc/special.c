@@ -143,10 +143,6 @@ struct gm_weak {
     uintptr_t reserved;
 };
 
-/* Set (by configuration, or a test) to make the collector check that no
- * finalizer's or cleanup's arg reaches its own object. */
-bool gm_specials_check_args;
-
 void gm_specials_free(gm_span *s, uintptr_t base);
 int gm_specials_add_link(void **link, const void *obj, bool long_link);
 bool gm_specials_remove_link(void **link, const void *obj, bool long_link);
@@ -700,7 +696,7 @@ GM_NO_SANITIZE static void scan_ignoring_self(gm_gcwork *w, uintptr_t base, uint
  * NO_ORDER finalizers are queued for those even if a body marks them. */
 static bool mark_special_roots(gm_gcwork *w) {
     reg_validate();
-    if (gm_specials_check_args)
+    if (gm_cfg.cleanupcheck) /* GOMEM_DEBUG=cleanupcheck=1 */
         check_args(w);
     for (gm_special_list *l = reg_head; l; l = l->reg_next) {
         if (!l->nargs && !l->nfin)
