@@ -45,7 +45,7 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
     if (!atomic_compare_exchange_strong_explicit(&s->sweepgen, &expected, sg - 1, memory_order_acq_rel,
                                                  memory_order_relaxed))
         return false;
-    if (s->specials)
+    if (__atomic_load_n(&s->specials, __ATOMIC_ACQUIRE))
         gm_specials_sweep(s);
     uint64_t reclaimed = 0;
     uint32_t applied = 0, live = 0;
@@ -75,7 +75,7 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
     }
     atomic_fetch_add_explicit(&gm_swept_spans, 1, memory_order_relaxed);
     atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
-    if (live == 0 && !s->specials) {
+    if (live == 0 && !__atomic_load_n(&s->specials, __ATOMIC_ACQUIRE)) {
         gm_heap_free_span(s);
         *freed_span = true;
     }

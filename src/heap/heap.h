@@ -277,6 +277,9 @@ typedef struct gm_heap_stats {
 extern gm_heap_stats gm_hstats;
 
 void *gm_alloc_large(size_t size, bool noscan);
+/* Drops the finalizers, cleanups and weak handles of the object at base,
+ * which gm_free is releasing (src/gc/special.c). */
+void gm_specials_free(gm_span *s, uintptr_t base);
 /* Sweeps span s if it needs it (claims it first).  Returns true if it swept
  * it; *freed_span is set if the span became empty and was freed. */
 bool gm_sweep_span(gm_span *s, bool *freed_span);

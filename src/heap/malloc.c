@@ -288,6 +288,8 @@ GM_API void gm_free(void *p) {
         gm_nostop_exit(t);
         return;
     }
+    if (__atomic_load_n(&s->specials, __ATOMIC_ACQUIRE))
+        gm_specials_free(s, (uintptr_t)p);
     uint64_t bit = 1ull << (idx & 63);
     if (gm_spanclass_sizeclass(s->spanclass) == 0) {
         uint64_t old = atomic_fetch_or_explicit(&s->free_bits[0], bit, memory_order_acq_rel);
