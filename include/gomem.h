@@ -89,7 +89,9 @@ void *gm_alloc_array(size_t elem_size, size_t n);
 
 /* Resizes the object that starts at p to at least size bytes, keeping its
  * contents up to the smaller size; bytes beyond the old size are zero.  The
- * result keeps p's kind (scan or noscan).  gm_realloc(NULL, n) is gm_alloc(n);
+ * result keeps p's kind (scan or noscan); finalizers, cleanups and weak
+ * handles stay with the old object and are dropped if it moves (as when
+ * it is freed).  gm_realloc(NULL, n) is gm_alloc(n);
  * gm_realloc(p, 0) frees p and returns NULL.  Returns p itself when it is
  * already big enough.  On failure returns NULL with errno == ENOMEM and p is
  * untouched.  p must be the start of a live object (else fatal error). */
