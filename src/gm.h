@@ -160,6 +160,11 @@ typedef struct gm_thread {
 
 extern __thread gm_thread *gm_tls_thread;
 
+/* Starts a detached runtime thread (collector, mark worker, ...) with every
+ * signal blocked: it never runs user code and must never be stopped.
+ * Returns 0 or pthread_create's error. */
+int gm_os_thread_start(void *(*fn)(void *), void *arg);
+
 /* Returns this thread's record, registering the thread if needed. */
 gm_thread *gm_thread_self(void);
 GM_INLINE gm_thread *gm_thread_current(void) {

@@ -47,16 +47,7 @@ static void start_collector(void) {
         return;
     gm_mutex_lock(&start_lock);
     if (!atomic_load_explicit(&collector_started, memory_order_relaxed)) {
-        pthread_t th;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        int err = pthread_create(&th, &attr, collector_main, NULL);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        pthread_attr_destroy(&attr);
+        int err = gm_os_thread_start(collector_main, NULL);
         if (err)
             gm_fatal("cannot start the collector thread: pthread_create error %d", err);
         atomic_store_explicit(&collector_started, true, memory_order_release);

@@ -248,17 +248,7 @@ static void *worker_main(void *arg) {
 
 static void start_workers(int n) {
     while (workers_started < n) {
-        pthread_t th;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        /* Workers never run user code; block every signal in them. */
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        int err = pthread_create(&th, &attr, worker_main, (void *)(intptr_t)(workers_started + 1));
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        pthread_attr_destroy(&attr);
+        int err = gm_os_thread_start(worker_main, (void *)(intptr_t)(workers_started + 1));
         if (err)
             break; /* fewer workers: still correct */
         workers_started++;

@@ -106,6 +106,20 @@ static void thread_exit_destructor(void *arg) {
         unregister(t);
 }
 
+int gm_os_thread_start(void *(*fn)(void *), void *arg) {
+    pthread_t th;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int err = pthread_create(&th, &attr, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    return err;
+}
+
 GM_API int gm_thread_register(void) {
     if (gm_tls_thread)
         return 1;
