@@ -22,10 +22,6 @@
  *   - with GOGC=100 and no gm_gc() call, allocating garbage makes num_gc
  *     grow (collections start on their own) and keeps heap_sys bounded.
  *
- * Under ThreadSanitizer the four-thread case is skipped: threads that
- * register while a collection runs wait for the thread list's lock in a
- * raw futex call, where TSan holds back the collector's stop signal.
- *
  *
  * *** EXPOSES A LIBRARY BUG (fails until it is fixed) ***
  * test_heap_alloc_after_large_frees: src/gc/sweep.c (gm_sweep_span, the
@@ -352,13 +348,7 @@ int main(int argc, char **argv) {
     clear_stack();
     test_pause_ring();
     clear_stack();
-    if (GM_TEST_TSAN)
-        /* A thread that registers waits for the thread list's lock in a
-         * raw futex call, where ThreadSanitizer holds back the stop signal
-         * while the collector (holding that lock) waits for its answer. */
-        printf("  4 threads calling gm_gc: skipped under ThreadSanitizer (stop signals held back in futex waits)\n");
-    else
-        test_concurrent_gc_calls();
+    test_concurrent_gc_calls();
     clear_stack();
     test_background();
     clear_stack();
