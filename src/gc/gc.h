@@ -73,6 +73,7 @@ extern uint64_t gm_globals_bytes;
 /* Packs span s's mark bytes for bitmap word w into bits, clearing them. */
 uint64_t gm_take_marks(gm_span *s, unsigned w);
 void gm_sweep_all(void); /* sweeps every span that still needs it */
+void gm_sweep_mark_done(uint32_t sweepgen); /* nothing left to sweep under sweepgen */
 extern _Atomic uint64_t gm_swept_spans;
 
 /* pacer.c */

@@ -19,8 +19,8 @@
  *
  * Allocation checks the trigger only on its slow path (a new span or a
  * large object), as Go does.  If a cycle is late and the heap passes the
- * goal by more than 1/8, gm_gc_pressure sends every allocation to the slow
- * path, which waits for the cycle to end.
+ * goal by more than 1/8 (1/32 under a memory limit), gm_gc_pressure sends
+ * every allocation to the slow path, which waits for the cycle to end.
  */
 #include <errno.h>
 
@@ -83,13 +83,22 @@ void gm_pacer_note_cpu(double fraction) {
     recent_gc_cpu_fraction = recent_gc_cpu_fraction * 0.5 + fraction * 0.5;
 }
 
+/* How far past the goal allocation may run before it waits for the cycle:
+ * 1/8 of the goal, or 1/32 under a memory limit, which is a promise about
+ * memory rather than a pacing hint. */
+static uint64_t hard_goal(uint64_t goal) {
+    if (goal == UINT64_MAX)
+        return UINT64_MAX;
+    bool limited = atomic_load_explicit(&gm_pace.memory_limit, memory_order_relaxed) != INT64_MAX;
+    return goal + (limited ? goal / 32 : goal / 8);
+}
+
 void gm_gc_on_heap_growth(void) {
     uint64_t live = atomic_load_explicit(&gm_hstats.heap_live, memory_order_relaxed);
     if (live < atomic_load_explicit(&gm_pace.trigger, memory_order_relaxed))
         return;
     gm_gc_request(false);
-    uint64_t goal = atomic_load_explicit(&gm_pace.goal, memory_order_relaxed);
-    if (goal != UINT64_MAX && live > goal + goal / 8)
+    if (live > hard_goal(atomic_load_explicit(&gm_pace.goal, memory_order_relaxed)))
         atomic_store_explicit(&gm_gc_pressure, 1, memory_order_relaxed);
 }
 
@@ -99,8 +108,7 @@ void gm_gc_after_alloc(void) {
     if (!atomic_load_explicit(&gm_gc_pressure, memory_order_relaxed))
         return;
     uint64_t live = atomic_load_explicit(&gm_hstats.heap_live, memory_order_relaxed);
-    uint64_t goal = atomic_load_explicit(&gm_pace.goal, memory_order_relaxed);
-    if (goal != UINT64_MAX && live > goal + goal / 8)
+    if (live > hard_goal(atomic_load_explicit(&gm_pace.goal, memory_order_relaxed)))
         gm_gc_wait_cycle(atomic_load(&gm_gc_cycles_done));
     else
         atomic_store_explicit(&gm_gc_pressure, 0, memory_order_relaxed);

@@ -82,13 +82,16 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
     return true;
 }
 
-/* Sweeps every span of one mcentral's unswept lists. */
-static void sweep_central(gm_mcentral *c) {
+/* Sweeps every span of one mcentral's unswept lists, or, with a budget,
+ * until *pages_wanted pages have gone back to the page heap. */
+static void sweep_central_until(gm_mcentral *c, size_t *pages_wanted) {
     unsigned swept = (atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire) / 2) % 2;
     unsigned unswept = swept ^ 1;
     for (int which = 0; which < 2; which++) {
         gm_span *head = which == 0 ? &c->partial[unswept] : &c->full[unswept];
         for (;;) {
+            if (pages_wanted && *pages_wanted == 0)
+                return;
             gm_mutex_lock(&c->lock);
             if (gm_list_empty(head)) {
                 gm_mutex_unlock(&c->lock);
@@ -98,10 +101,14 @@ static void sweep_central(gm_mcentral *c) {
             gm_list_remove(s);
             s->list = GM_LIST_NONE;
             gm_mutex_unlock(&c->lock);
+            size_t npages = s->npages;
             bool freed;
             gm_sweep_span(s, &freed);
-            if (freed)
+            if (freed) {
+                if (pages_wanted)
+                    *pages_wanted -= npages < *pages_wanted ? npages : *pages_wanted;
                 continue;
+            }
             gm_mutex_lock(&c->lock);
             bool room = s->nalloc < s->nelems || atomic_load_explicit(&s->nfreed, memory_order_acquire) > 0;
             s->list = room ? GM_LIST_PARTIAL : GM_LIST_FULL;
@@ -112,10 +119,12 @@ static void sweep_central(gm_mcentral *c) {
     }
 }
 
-static void sweep_large(void) {
+static void sweep_large_until(size_t *pages_wanted) {
     unsigned swept = (atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire) / 2) % 2;
     gm_span *head = &gm_large.set[swept ^ 1];
     for (;;) {
+        if (pages_wanted && *pages_wanted == 0)
+            return;
         gm_mutex_lock(&gm_large.lock);
         if (gm_list_empty(head)) {
             gm_mutex_unlock(&gm_large.lock);
@@ -125,10 +134,14 @@ static void sweep_large(void) {
         gm_list_remove(s);
         s->list = GM_LIST_NONE;
         gm_mutex_unlock(&gm_large.lock);
+        size_t npages = s->npages;
         bool freed;
         gm_sweep_span(s, &freed);
-        if (freed)
+        if (freed) {
+            if (pages_wanted)
+                *pages_wanted -= npages < *pages_wanted ? npages : *pages_wanted;
             continue;
+        }
         gm_mutex_lock(&gm_large.lock);
         s->list = GM_LIST_LARGE;
         s->list_set = (uint8_t)swept;
@@ -138,7 +151,35 @@ static void sweep_large(void) {
 }
 
 void gm_sweep_all(void) {
-    sweep_large();
+    uint32_t sg = atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire);
+    sweep_large_until(NULL);
     for (int i = 0; i < GM_ALL_SPAN_CLASSES; i++)
-        sweep_central(&gm_central[i]);
+        sweep_central_until(&gm_central[i], NULL);
+    gm_sweep_mark_done(sg);
+}
+
+/* Set at the end of each cycle, cleared by whoever sees every list swept
+ * under the same sweepgen: a hint that lets the page heap skip reclaiming
+ * when nothing is left to sweep. */
+static _Atomic uint32_t sweep_done_gen;
+
+void gm_sweep_mark_done(uint32_t sg) {
+    atomic_store_explicit(&sweep_done_gen, sg, memory_order_release);
+}
+
+/* Before the page heap commits new memory, the allocating thread sweeps
+ * unswept spans until npages pages have come back to the page heap (Go's
+ * mheap reclaim): garbage from the last cycle is reused before the heap
+ * grows, however far the background sweeper lags behind. */
+bool gm_sweep_reclaim(size_t npages) {
+    uint32_t sg = atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire);
+    if (atomic_load_explicit(&sweep_done_gen, memory_order_acquire) == sg)
+        return false;
+    size_t wanted = npages;
+    sweep_large_until(&wanted);
+    for (int i = 0; i < GM_ALL_SPAN_CLASSES && wanted; i++)
+        sweep_central_until(&gm_central[i], &wanted);
+    if (wanted)
+        gm_sweep_mark_done(sg);
+    return wanted < npages;
 }

@@ -173,6 +173,9 @@ extern gm_mheap gm_heap;
 
 gm_span *gm_heap_alloc_span(size_t npages, uint8_t spanclass); /* in use, swept */
 void gm_heap_free_span(gm_span *s);
+/* Sweeps unswept spans until npages pages are free again (gc/sweep.c);
+ * false if sweeping freed no span. */
+bool gm_sweep_reclaim(size_t npages);
 /* Returns free pages to the OS until at most keep bytes of free, committed,
  * not-yet-released pages remain.  Returns bytes released. */
 uint64_t gm_heap_scavenge(uint64_t keep);

@@ -10,8 +10,9 @@
  * stays two VMAs per arena at most.
  *
  * Free runs of pages are spans in state FREE, on an exact-size list (runs of
- * fewer than 128 pages) or on the large list (best fit, lowest address on a
- * tie).  A freed span merges with free neighbours at once.  Each free span
+ * fewer than 128 pages) or on the large list; find_free prefers runs that
+ * are already committed, then the lowest address.  A freed span merges with
+ * free neighbours at once.  Each free span
  * knows whether its memory may be dirty (needzero) and whether it was given
  * back to the OS (scavenged; the pages then read as zero).
  *
@@ -105,18 +106,36 @@ static void merge_into(gm_span *a, gm_span *b) {
     gm_span_record_free(b);
 }
 
+/* Finds a free run of at least npages.  Runs whose first npages are
+ * already committed come first, so freed memory is reused before new memory
+ * is committed (arenas are reserved at addresses the kernel picks, often
+ * below the previous ones, so the lowest address alone is not enough);
+ * among those, exact sizes, then the lowest address, as Go's page
+ * allocator. */
 static gm_span *find_free(size_t npages) {
-    for (size_t n = npages; n < GM_HEAP_EXACT_LISTS; n++)
-        if (!gm_list_empty(&gm_heap.free_exact[n]))
-            return gm_heap.free_exact[n].next;
-    gm_span *best = NULL;
+    size_t bytes = npages << GM_PAGE_SHIFT;
+    gm_span *fallback = NULL;
+    for (size_t n = npages; n < GM_HEAP_EXACT_LISTS; n++) {
+        gm_span *head = &gm_heap.free_exact[n];
+        for (gm_span *s = head->next; s != head; s = s->next) {
+            if (committed_part(s->base, bytes) == bytes)
+                return s;
+            if (!fallback)
+                fallback = s;
+        }
+    }
+    gm_span *best = NULL, *best_committed = NULL;
     for (gm_span *s = gm_heap.free_large.next; s != &gm_heap.free_large; s = s->next) {
         if (s->npages < npages)
             continue;
-        if (!best || s->npages < best->npages || (s->npages == best->npages && s->base < best->base))
+        if (!best || s->base < best->base)
             best = s;
+        if ((!best_committed || s->base < best_committed->base) && committed_part(s->base, bytes) == bytes)
+            best_committed = s;
     }
-    return best;
+    if (best_committed)
+        return best_committed;
+    return fallback ? fallback : best;
 }
 
 /* Reserves a new region of whole arenas for at least npages. */
@@ -187,6 +206,14 @@ static bool commit(uintptr_t base, size_t size) {
 gm_span *gm_heap_alloc_span(size_t npages, uint8_t spanclass) {
     gm_mutex_lock(&gm_heap.lock);
     gm_span *s = find_free(npages);
+    size_t want = npages << GM_PAGE_SHIFT;
+    if (!s || committed_part(s->base, want) < want) {
+        /* Reuse the last cycle's garbage before committing more. */
+        gm_mutex_unlock(&gm_heap.lock);
+        gm_sweep_reclaim(npages);
+        gm_mutex_lock(&gm_heap.lock);
+        s = find_free(npages); /* the lock was dropped: look again */
+    }
     if (!s) {
         if (!grow(npages)) {
             gm_mutex_unlock(&gm_heap.lock);
