@@ -1,32 +1,50 @@
 /*
  * test_gc_fork.c - fork, then collect in the child.
  *
- * The parent keeps a 20 000-node checksummed list (held by a global) while
- * two threads allocate and keep their own lists and a third forces
- * collections in a loop, so forks land while the allocator and the
- * collector are busy.  The main thread forks 16 times (4 quick); each child
- * (only the forking thread survives in it):
+ * What fork must not leave the child (each was a bug, now guarded against
+ * by src/gc/cycle.c's fork handlers and src/gc/forkgate.c):
  *
- *   - verifies the parent's list, drops every other node, allocates
- *     64 MiB of garbage (so collections start on their own: a new
- *     collector thread and new mark workers), forces two collections, and
- *     checks that num_gc grew, frees were counted, heap_sys stayed bounded
- *     and the remaining nodes are intact;
- *   - starts a thread of its own that allocates and verifies a list while
- *     the child forces collections;
- *   - in the first round, forks again and does the same in the grandchild;
- *   - exits 0; a watchdog alarm kills a child that hangs (a lock held by a
- *     thread that does not exist in the child, say).
+ *  A. Spans cached by another thread's mcache at the fork.  Cached spans
+ *     are not swept; if the child kept them cached, the mark bytes its
+ *     first collection sets in them would never be cleared, and at the
+ *     next collection what is reachable only through them would be freed.
+ *     Part 2 checks it deterministically: object B, reachable only through
+ *     A (allocated by a thread that is blocked in read() when the main
+ *     thread forks), must survive the child's second gm_gc().
+ *  B. A span that a sweeper had taken off its mcentral list when the fork
+ *     came: on no list and cached by no thread, never swept again, same
+ *     effect as A (part 3: a thread forcing collections while the main
+ *     thread forks).
+ *  C. A lock held by a thread that does not exist in the child (the
+ *     collector's start lock, say): the child would hang at its first
+ *     collection (part 3; the watchdog alarm catches it).
  *
- * The parent checks each child's status and stderr, and after the rounds
- * verifies its list, stops its threads and collects.
+ * Part 1 (quiet): with no other thread, the child of a process holding a
+ * 20 000-node checksummed list (held by a global) verifies the list, drops
+ * every other node, allocates 64 MiB of garbage (collections start on
+ * their own: a new collector thread and new mark workers), forces two
+ * collections, checks that num_gc grew, frees were counted, heap_sys
+ * stayed bounded and the remaining nodes are intact; starts a thread of its
+ * own that allocates and verifies a list while it forces collections;
+ * forks a grandchild that does the same; exits 0.
  *
- * ctest-labels: noasan (a child times out under AddressSanitizer: under investigation)
+ * Part 2 (another thread's cached span): see A above.
+ *
+ * Part 3 (busy): two threads allocate and keep lists and a third forces
+ * collections in a loop while the main thread forks 16 times (4 quick);
+ * each child does what part 1's does.
+ *
+ * A watchdog alarm kills a child that hangs.  The parent reports every
+ * child that failed, with its stderr, and fails at the end if any did.
+ * Not labelled for ThreadSanitizer: TSan does not support fork in a
+ * process with other threads running (die_after_fork).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "gm_test.h"
+#include "gc_clear.h"
 
 #define NOINLINE __attribute__((noinline))
 #define MiB (1024.0 * 1024.0)
@@ -121,7 +139,7 @@ NOINLINE static void churn(size_t bytes) {
 static void child_body(int depth) {
     const char *who = depth ? "grandchild" : "child";
     size_t step = depth ? 2 : 1; /* the child halved the list before forking */
-    alarm(60);
+    alarm(30);
     verify(g_list, g_len, 1000, step, depth ? "grandchild, on entry" : "child, on entry");
     gm_memstats m0, m1;
     gm_read_memstats(&m0);
@@ -148,7 +166,7 @@ static void child_body(int depth) {
     alarm(0);
 }
 
-static bool first_round;
+static bool fork_grandchild;
 
 static void grandchild_work(void *arg) {
     (void)arg;
@@ -158,13 +176,97 @@ static void grandchild_work(void *arg) {
 static void child_work(void *arg) {
     (void)arg;
     child_body(0);
-    if (first_round) {
+    if (fork_grandchild) {
         static gm_child gc;
         char how[64];
         CHECK(gm_test_run_child(grandchild_work, NULL, &gc) == 0, "child: fork failed");
         CHECK(gc.exited && gc.exit_code == 0, "grandchild ended with %s; its stderr:\n%s",
               gm_child_how(&gc, how, sizeof how), gc.err);
     }
+}
+
+static int failures;
+
+/* Runs fn in a forked child; reports (and counts) a failure. */
+static bool run_child(const char *what, void (*fn)(void *), void *arg) {
+    static gm_child c;
+    char how[64];
+    CHECK(gm_test_run_child(fn, arg, &c) == 0, "fork failed: %s", strerror(errno));
+    if (c.exited && c.exit_code == 0)
+        return true;
+    failures++;
+    fprintf(stderr, "FAIL %s: child ended with %s; its stderr:\n%s\n", what, gm_child_how(&c, how, sizeof how),
+            c.err);
+    return false;
+}
+
+/* ---------------------------------------------- part 2: a cached span */
+
+typedef struct pair {
+    struct pair *other;
+    uint64_t check;
+} pair;
+
+static pair *volatile g_a;
+static int holder_pipe[2];
+static _Atomic int holder_ready;
+
+static void *span_holder(void *arg) {
+    (void)arg;
+    pair *a = gm_alloc(sizeof(pair)); /* in a span this thread's mcache keeps */
+    CHECK(a, "gm_alloc failed");
+    a->check = 0xa11ce;
+    g_a = a;
+    atomic_store(&holder_ready, 1);
+    char c;
+    while (read(holder_pipe[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    return NULL;
+}
+
+NOINLINE static void make_b(void) {
+    unsigned char *b = gm_alloc_noscan(4096);
+    CHECK(b, "gm_alloc_noscan failed");
+    gm_test_fill(b, 4096, 4242);
+    g_a->other = (pair *)b;
+}
+
+NOINLINE static void check_ab(int i) {
+    pair *a = g_a;
+    void *b = a->other;
+    CHECK(gm_base(a) == a && a->check == 0xa11ce, "collection %d: A (%p) was freed", i, (void *)a);
+    CHECK(gm_base(b) == b, "collection %d in the child: B (%p), reachable from a global through A (%p, in a "
+          "span the other thread's mcache held at the fork), was freed", i, b, (void *)a);
+    size_t off = gm_test_verify(b, 4096, 4242);
+    CHECK(off == (size_t)-1, "collection %d: B changed at %zu", i, off);
+}
+
+static void cached_span_child(void *arg) {
+    (void)arg;
+    alarm(30);
+    for (int i = 1; i <= 3; i++) {
+        clear_stack();
+        gm_gc();
+        check_ab(i);
+    }
+    alarm(0);
+}
+
+static void part2(void) {
+    CHECK(pipe(holder_pipe) == 0, "pipe failed");
+    pthread_t th;
+    CHECK(gm_thread_create(&th, NULL, span_holder, NULL) == 0, "gm_thread_create failed");
+    while (!atomic_load(&holder_ready))
+        sched_yield();
+    make_b();
+    clear_stack();
+    bool ok = run_child("part 2 (object reachable through another thread's cached span)", cached_span_child, NULL);
+    char c = 'x';
+    CHECK(write(holder_pipe[1], &c, 1) == 1, "write failed");
+    pthread_join(th, NULL);
+    g_a = NULL;
+    printf("  part 2: an object reachable through another thread's cached span %s in the child\n",
+           ok ? "survives" : "was FREED");
 }
 
 int main(void) {
@@ -176,19 +278,25 @@ int main(void) {
     g_len = 20000;
     g_list = build(g_len, 1000);
 
+    /* Part 1: no other thread. */
+    fork_grandchild = true;
+    bool ok = run_child("part 1 (quiet fork)", child_work, NULL);
+    fork_grandchild = false;
+    printf("  part 1: quiet fork (and a fork from the child), collections in the child: %s\n", ok ? "ok" : "FAILED");
+    verify(g_list, g_len, 1000, 1, "parent");
+
+    part2();
+
+    /* Part 3: busy parent. */
     pthread_t th[3];
+    CHECK(pthread_create(&th[2], NULL, collector_loop, NULL) == 0, "pthread_create failed");
     CHECK(gm_thread_create(&th[0], NULL, helper, (void *)1) == 0, "gm_thread_create failed");
     CHECK(pthread_create(&th[1], NULL, helper, (void *)2) == 0, "pthread_create failed");
-    CHECK(pthread_create(&th[2], NULL, collector_loop, NULL) == 0, "pthread_create failed");
-
-    int rounds = quick ? 4 : 16;
+    int rounds = quick ? 4 : 16, bad = 0;
     for (int r = 0; r < rounds; r++) {
-        static gm_child c;
-        char how[64];
-        first_round = r == 0;
-        CHECK(gm_test_run_child(child_work, NULL, &c) == 0, "fork failed: %s", strerror(errno));
-        CHECK(c.exited && c.exit_code == 0, "round %d: child ended with %s; its stderr:\n%s", r,
-              gm_child_how(&c, how, sizeof how), c.err);
+        char what[64];
+        snprintf(what, sizeof what, "part 3 (busy parent), round %d", r);
+        bad += !run_child(what, child_work, NULL);
         verify(g_list, g_len, 1000, 1, "parent");
     }
     atomic_store(&stop_helpers, 1);
@@ -196,6 +304,11 @@ int main(void) {
         pthread_join(th[i], NULL);
     gm_gc();
     verify(g_list, g_len, 1000, 1, "parent after the forks");
-    printf("test_gc_fork: %d forks (and a fork from a child) collected in the child: ok\n", rounds);
+    printf("  part 3: %d of %d forks from a busy parent failed in the child\n", bad, rounds);
+    if (failures) {
+        printf("test_gc_fork: %d children failed\n", failures);
+        return 1;
+    }
+    printf("test_gc_fork: ok\n");
     return 0;
 }

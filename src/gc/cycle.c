@@ -304,42 +304,62 @@ static void *collector_main(void *arg) {
     return NULL;
 }
 
-/* fork */
+/* fork.  Before: no cycle may run (gm_gc_lock), no thread may be halfway
+ * through sweeping a span or editing a span's specials (the fork gate), and
+ * every lock the allocator and the collector use is taken, so the child
+ * finds them all free.  In the child only the forking thread exists. */
+void gm_specials_fork_lock(void);
+void gm_specials_fork_unlock(void);
+void gm_tiny_bounds_fork_lock(bool lock);
+void gm_task_fork_lock(bool lock);
+
 static void lock_all(void) {
     gm_mutex_lock(&gm_gc_lock);
+    gm_mutex_lock(&start_lock);
+    gm_forkgate_close();
     gm_mutex_lock(&gm_threads_lock);
     gm_mutex_lock(&gm_roots_lock);
+    gm_task_fork_lock(true);
+    gm_specials_fork_lock();
     for (int i = 0; i < GM_ALL_SPAN_CLASSES; i++)
         gm_mutex_lock(&gm_central[i].lock);
     gm_mutex_lock(&gm_large.lock);
     gm_mutex_lock(&gm_heap.lock);
     gm_mutex_lock(&gm_span_records_lock);
+    gm_tiny_bounds_fork_lock(true);
 }
 
 static void unlock_all(void) {
+    gm_tiny_bounds_fork_lock(false);
     gm_mutex_unlock(&gm_span_records_lock);
     gm_mutex_unlock(&gm_heap.lock);
     gm_mutex_unlock(&gm_large.lock);
     for (int i = GM_ALL_SPAN_CLASSES - 1; i >= 0; i--)
         gm_mutex_unlock(&gm_central[i].lock);
+    gm_specials_fork_unlock();
+    gm_task_fork_lock(false);
     gm_mutex_unlock(&gm_roots_lock);
     gm_mutex_unlock(&gm_threads_lock);
+    gm_forkgate_open();
+    gm_mutex_unlock(&start_lock);
     gm_mutex_unlock(&gm_gc_lock);
 }
 
 static void fork_child(void) {
-    /* Only this thread exists now.  Other threads' records go; the spans
-     * their mcaches held stay cached (lost to this process). */
+    /* Only this thread exists now.  The other threads' records leave the
+     * thread list; once the locks are free again, the spans their mcaches
+     * held go back to the mcentrals (so they are swept and collected like
+     * any other) and the records are freed. */
     gm_thread *self = gm_tls_thread;
-    gm_thread *t = gm_threads;
-    while (t) {
-        gm_thread *next = t->next;
-        if (t != self)
-            gm_os_free(t, sizeof(gm_thread) + sizeof(gm_mcache));
-        t = next;
-    }
+    gm_thread *gone = gm_threads;
     gm_threads = self;
     if (self) {
+        if (self->prev)
+            self->prev->next = self->next;
+        else
+            gone = self->next;
+        if (self->next)
+            self->next->prev = self->prev;
         self->next = self->prev = NULL;
         self->pthread = pthread_self();
         self->tid = (pid_t)syscall(SYS_gettid);
@@ -348,6 +368,12 @@ static void fork_child(void) {
     atomic_store(&request_pending, 0);
     gm_mark_forget_workers();
     unlock_all();
+    while (gone) {
+        gm_thread *next = gone->next;
+        gm_mcache_release_all(gone->mcache);
+        gm_os_free(gone, sizeof(gm_thread) + sizeof(gm_mcache));
+        gone = next;
+    }
 }
 
 void gm_gc_init(void) {

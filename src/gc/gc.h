@@ -73,6 +73,14 @@ extern uint64_t gm_globals_bytes;
 /* Packs span s's mark bytes for bitmap word w into bits, clearing them. */
 uint64_t gm_take_marks(gm_span *s, unsigned w);
 void gm_sweep_all(void); /* sweeps every span that still needs it */
+
+/* forkgate.c: work that fork must not split (sweeping a span taken off its
+ * list, a span's specials) runs between enter and exit; cycle.c closes the
+ * gate and waits for it to empty before fork, and opens it after. */
+void gm_forkgate_enter(void);
+void gm_forkgate_exit(void);
+void gm_forkgate_close(void);
+void gm_forkgate_open(void);
 void gm_sweep_mark_done(uint32_t sweepgen); /* nothing left to sweep under sweepgen */
 extern _Atomic uint64_t gm_swept_spans;
 

@@ -327,6 +327,17 @@ static void reg_remove(gm_special_list *h) {
 
 /* ------------------------------------------------------------------ lists */
 
+/* A span's specials lock, taken inside the fork gate (forkgate.c). */
+static void specials_lock(gm_span *s) {
+    gm_forkgate_enter();
+    gm_mutex_lock(&s->specials_lock);
+}
+
+static void specials_unlock(gm_span *s) {
+    gm_mutex_unlock(&s->specials_lock);
+    gm_forkgate_exit();
+}
+
 GM_INLINE uintptr_t key_of(gm_special *r) {
     return atomic_load_explicit(&r->key, memory_order_relaxed);
 }
@@ -870,10 +881,10 @@ void gm_specials_after_cycle(void) {
 }
 
 void gm_specials_sweep(gm_span *s) {
-    gm_mutex_lock(&s->specials_lock);
+    specials_lock(s);
     gm_special_list *l = s->specials;
     if (!l) {
-        gm_mutex_unlock(&s->specials_lock);
+        specials_unlock(s);
         return;
     }
     gm_special *prev = NULL, *next;
@@ -892,7 +903,7 @@ void gm_specials_sweep(gm_span *s) {
         rec_free_one(r);
     }
     list_release_if_empty(s, l);
-    gm_mutex_unlock(&s->specials_lock);
+    specials_unlock(s);
 }
 
 void gm_specials_counts(uint64_t *fq, uint64_t *fr, uint64_t *cq, uint64_t *cr) {
@@ -905,7 +916,7 @@ void gm_specials_counts(uint64_t *fq, uint64_t *fr, uint64_t *cq, uint64_t *cr) 
 /* Called by gm_free (in its no-stop region) before it releases the object
  * that starts at base in s: its specials go without running. */
 void gm_specials_free(gm_span *s, uintptr_t base) {
-    gm_mutex_lock(&s->specials_lock);
+    specials_lock(s);
     gm_special_list *l = s->specials;
     if (l) {
         gm_special *prev = NULL, *next;
@@ -923,7 +934,7 @@ void gm_specials_free(gm_span *s, uintptr_t base) {
         }
         list_release_if_empty(s, l);
     }
-    gm_mutex_unlock(&s->specials_lock);
+    specials_unlock(s);
 }
 
 /* ------------------------------------------------------------- finalizers */
@@ -949,7 +960,7 @@ void gm_specials_set_finalizer(void *obj, gm_finalizer_fn fn, void *arg, int mod
                  obj, (size_t)(p - base), (size_t)s->elemsize, (void *)base);
     }
     gm_special *fresh = fn ? rec_alloc() : NULL;
-    gm_mutex_lock(&s->specials_lock);
+    specials_lock(s);
     gm_special_list *l = s->specials;
     gm_special *prev = NULL;
     gm_special *r = list_find(l, p, SP_FINALIZER, &prev);
@@ -979,7 +990,7 @@ void gm_specials_set_finalizer(void *obj, gm_finalizer_fn fn, void *arg, int mod
         list_insert(list_get(s, true), fresh);
         fresh = NULL;
     }
-    gm_mutex_unlock(&s->specials_lock);
+    specials_unlock(s);
     if (fresh)
         rec_free_one(fresh);
     gm_nostop_exit(t);
@@ -1025,9 +1036,9 @@ GM_API uint64_t gm_add_cleanup(void *obj, gm_cleanup_fn fn, void *arg) {
     atomic_store_explicit(&r->key, p, memory_order_relaxed);
     atomic_store_explicit(&r->id, id, memory_order_relaxed);
     atomic_store_explicit(&r->state, ST_LINKED, memory_order_relaxed);
-    gm_mutex_lock(&s->specials_lock);
+    specials_lock(s);
     list_insert(list_get(s, true), r);
-    gm_mutex_unlock(&s->specials_lock);
+    specials_unlock(s);
     uint64_t handle = ((uint64_t)r->slot + 1) << 32 | (uint32_t)id;
     gm_nostop_exit(t);
     start_finalizer_thread();
@@ -1052,7 +1063,7 @@ GM_API bool gm_cleanup_stop(uint64_t handle) {
         uintptr_t k = key_of(r);
         gm_span *s = gm_span_of(k);
         if (s) {
-            gm_mutex_lock(&s->specials_lock);
+            specials_lock(s);
             /* Still the same cleanup, still in this span's list? */
             if ((uint32_t)atomic_load_explicit(&r->id, memory_order_relaxed) == low &&
                 r->kind == SP_CLEANUP && key_of(r) == k &&
@@ -1070,7 +1081,7 @@ GM_API bool gm_cleanup_stop(uint64_t handle) {
                     stopped = true;
                 }
             }
-            gm_mutex_unlock(&s->specials_lock);
+            specials_unlock(s);
         }
     } else if (st == ST_QUEUED) {
         gm_mutex_lock(&q_lock);
@@ -1098,7 +1109,7 @@ static gm_weak *weak_lookup(uintptr_t p, bool *is_heap, gm_weak *fresh) {
     if (s) {
         uintptr_t k = s->spanclass == GM_TINY_SPANCLASS ? p : base;
         gm_special *rec = fresh ? rec_alloc() : NULL;
-        gm_mutex_lock(&s->specials_lock);
+        specials_lock(s);
         gm_special *r = list_find(s->specials, k, SP_WEAK, NULL);
         if (r) {
             h = r->arg;
@@ -1112,7 +1123,7 @@ static gm_weak *weak_lookup(uintptr_t p, bool *is_heap, gm_weak *fresh) {
             rec = NULL;
             h = fresh;
         }
-        gm_mutex_unlock(&s->specials_lock);
+        specials_unlock(s);
         if (rec)
             rec_free_one(rec);
     }
@@ -1163,7 +1174,7 @@ int gm_specials_add_link(void **link, const void *obj, bool long_link) {
         return 2;
     }
     gm_special *fresh = rec_alloc();
-    gm_mutex_lock(&s->specials_lock);
+    specials_lock(s);
     gm_special_list *l = s->specials;
     uint8_t mode = long_link ? LINK_LONG : LINK_SHORT;
     for (gm_special *r = l ? l->first : NULL; r && key_of(r) <= base; r = r->next)
@@ -1178,7 +1189,7 @@ int gm_specials_add_link(void **link, const void *obj, bool long_link) {
         list_insert(list_get(s, true), fresh);
         fresh = NULL;
     }
-    gm_mutex_unlock(&s->specials_lock);
+    specials_unlock(s);
     if (fresh)
         rec_free_one(fresh);
     gm_nostop_exit(t);
@@ -1195,7 +1206,7 @@ bool gm_specials_remove_link(void **link, const void *obj, bool long_link) {
     gm_nostop_enter(t);
     gm_span *s = object_at((uintptr_t)obj, &idx, &base);
     if (s) {
-        gm_mutex_lock(&s->specials_lock);
+        specials_lock(s);
         gm_special_list *l = s->specials;
         uint8_t mode = long_link ? LINK_LONG : LINK_SHORT;
         gm_special *prev = NULL;
@@ -1208,9 +1219,26 @@ bool gm_specials_remove_link(void **link, const void *obj, bool long_link) {
                 break;
             }
         }
-        gm_mutex_unlock(&s->specials_lock);
+        specials_unlock(s);
     }
     gm_nostop_exit(t);
     gm_keep_alive(obj);
     return removed;
+}
+
+/* fork (cycle.c): the file's own locks, taken after the gate is empty. */
+void gm_specials_fork_lock(void) {
+    gm_mutex_lock(&fin_start_lock);
+    gm_mutex_lock(&reg_lock);
+    gm_mutex_lock(&q_lock);
+    gm_mutex_lock(&hdr_lock);
+    gm_mutex_lock(&rec_lock);
+}
+
+void gm_specials_fork_unlock(void) {
+    gm_mutex_unlock(&rec_lock);
+    gm_mutex_unlock(&hdr_lock);
+    gm_mutex_unlock(&q_lock);
+    gm_mutex_unlock(&reg_lock);
+    gm_mutex_unlock(&fin_start_lock);
 }

@@ -92,9 +92,11 @@ static void sweep_central_until(gm_mcentral *c, size_t *pages_wanted) {
         for (;;) {
             if (pages_wanted && *pages_wanted == 0)
                 return;
+            gm_forkgate_enter();
             gm_mutex_lock(&c->lock);
             if (gm_list_empty(head)) {
                 gm_mutex_unlock(&c->lock);
+                gm_forkgate_exit();
                 break;
             }
             gm_span *s = head->next;
@@ -105,6 +107,7 @@ static void sweep_central_until(gm_mcentral *c, size_t *pages_wanted) {
             bool freed;
             gm_sweep_span(s, &freed);
             if (freed) {
+                gm_forkgate_exit();
                 if (pages_wanted)
                     *pages_wanted -= npages < *pages_wanted ? npages : *pages_wanted;
                 continue;
@@ -115,6 +118,7 @@ static void sweep_central_until(gm_mcentral *c, size_t *pages_wanted) {
             s->list_set = (uint8_t)swept;
             gm_list_push(room ? &c->partial[swept] : &c->full[swept], s);
             gm_mutex_unlock(&c->lock);
+            gm_forkgate_exit();
         }
     }
 }
@@ -125,9 +129,11 @@ static void sweep_large_until(size_t *pages_wanted) {
     for (;;) {
         if (pages_wanted && *pages_wanted == 0)
             return;
+        gm_forkgate_enter();
         gm_mutex_lock(&gm_large.lock);
         if (gm_list_empty(head)) {
             gm_mutex_unlock(&gm_large.lock);
+            gm_forkgate_exit();
             return;
         }
         gm_span *s = head->next;
@@ -138,6 +144,7 @@ static void sweep_large_until(size_t *pages_wanted) {
         bool freed;
         gm_sweep_span(s, &freed);
         if (freed) {
+            gm_forkgate_exit();
             if (pages_wanted)
                 *pages_wanted -= npages < *pages_wanted ? npages : *pages_wanted;
             continue;
@@ -147,6 +154,7 @@ static void sweep_large_until(size_t *pages_wanted) {
         s->list_set = (uint8_t)swept;
         gm_list_push(&gm_large.set[swept], s);
         gm_mutex_unlock(&gm_large.lock);
+        gm_forkgate_exit();
     }
 }
 

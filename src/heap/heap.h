@@ -176,6 +176,8 @@ void gm_heap_free_span(gm_span *s);
 /* Sweeps unswept spans until npages pages are free again (gc/sweep.c);
  * false if sweeping freed no span. */
 bool gm_sweep_reclaim(size_t npages);
+void gm_forkgate_enter(void); /* gc/forkgate.c */
+void gm_forkgate_exit(void);
 /* Returns free pages to the OS until at most keep bytes of free, committed,
  * not-yet-released pages remain.  Returns bytes released. */
 uint64_t gm_heap_scavenge(uint64_t keep);

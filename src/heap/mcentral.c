@@ -56,7 +56,18 @@ static bool prepare(gm_span *s) {
     return s->nalloc < s->nelems;
 }
 
+/* Spans are taken off the lists and put back without the lock held in
+ * between: all of it runs inside the fork gate (gc/forkgate.c). */
+static gm_span *cache_span(gm_mcentral *c);
+
 gm_span *gm_mcentral_cache_span(gm_mcentral *c) {
+    gm_forkgate_enter();
+    gm_span *s = cache_span(c);
+    gm_forkgate_exit();
+    return s;
+}
+
+static gm_span *cache_span(gm_mcentral *c) {
     gm_mutex_lock(&c->lock);
     unsigned swept = swept_set(), unswept = swept ^ 1;
     gm_span *s;
@@ -104,7 +115,15 @@ void gm_mcentral_uncache_span(gm_mcentral *c, gm_span *s) {
     gm_mutex_unlock(&c->lock);
 }
 
+static void span_freed(gm_mcentral *c, gm_span *s);
+
 void gm_mcentral_span_freed(gm_mcentral *c, gm_span *s) {
+    gm_forkgate_enter();
+    span_freed(c, s);
+    gm_forkgate_exit();
+}
+
+static void span_freed(gm_mcentral *c, gm_span *s) {
     gm_mutex_lock(&c->lock);
     if (s->cached || s->list == GM_LIST_NONE || s->spanclass != c->spanclass ||
         atomic_load_explicit(&s->state, memory_order_acquire) != GM_SPAN_INUSE ||

@@ -82,6 +82,14 @@ static _Atomic uint32_t *tiny_bounds_alloc(void) {
     return b;
 }
 
+/* fork (gc/cycle.c): the tiny bounds pool's lock. */
+void gm_tiny_bounds_fork_lock(bool lock) {
+    if (lock)
+        gm_mutex_lock(&bounds_lock);
+    else
+        gm_mutex_unlock(&bounds_lock);
+}
+
 void gm_tiny_bounds_free(gm_span *s) {
     void *b = (void *)s->tiny_bounds;
     if (!b)

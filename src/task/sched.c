@@ -41,6 +41,14 @@
 
 __thread gm_task_sched *gm_tls_sched;
 gm_mutex gm_scheds_lock = GM_MUTEX_INIT;
+
+/* fork (gc/cycle.c): held across fork so the child finds the list whole. */
+void gm_task_fork_lock(bool lock) {
+    if (lock)
+        gm_mutex_lock(&gm_scheds_lock);
+    else
+        gm_mutex_unlock(&gm_scheds_lock);
+}
 gm_task_sched *gm_scheds;
 
 static _Atomic int64_t goid_next = 1;
