@@ -76,13 +76,18 @@ static void push_range(const void *lo, const void *hi, void *ctx) {
 }
 
 static void queue_thread(gm_gcwork *w, gm_thread *t) {
-    /* A thread either answered this stop (its stack pointer then) or was
-     * held in a blocking region (scanned from where it entered it). */
+    /* A thread was either held in a blocking region (scanned from where it
+     * entered it) or answered this stop (its stack pointer then).  Held
+     * comes first: a held thread may still take a stop signal sent before
+     * it entered the region, and answer it from inside at any moment of
+     * the cycle; scanning it from that deeper point for one pass and from
+     * its entry for another would give two passes (mark, checkmark)
+     * different roots. */
     void *sp = NULL;
-    if (atomic_load_explicit(&t->stopped_epoch, memory_order_acquire) == gm_world_epoch())
-        sp = atomic_load_explicit(&t->stopped_sp, memory_order_acquire);
-    if (!sp && atomic_load_explicit(&t->blocking, memory_order_acquire))
+    if (atomic_load_explicit(&t->blocking, memory_order_acquire) == 2)
         sp = t->blocking_sp;
+    else if (atomic_load_explicit(&t->stopped_epoch, memory_order_acquire) == gm_world_epoch())
+        sp = atomic_load_explicit(&t->stopped_sp, memory_order_acquire);
     if (!sp)
         gm_fatal("thread %lu (tid %d) is registered but did not stop", (unsigned long)t->id, (int)t->tid);
     uintptr_t lo = (uintptr_t)sp, hi = (uintptr_t)t->stack_hi;
