@@ -31,6 +31,7 @@ static gm_mutex init_lock = GM_MUTEX_INIT;
 
 void gm_heap_init(void);
 void gm_gc_init(void);
+void gm_task_init(void);
 
 GM_NORETURN static void bad_setting(const char *name, const char *value, const char *forms) {
     gm_fatal("invalid %s=\"%s\": %s", name, value, forms);
@@ -161,6 +162,7 @@ void gm_init(void) {
     gm_mutex_lock(&init_lock);
     if (!atomic_load_explicit(&gm_initialized, memory_order_relaxed)) {
         read_environment();
+        gm_task_init(); /* GOMEM_DEBUG=stackcheck turns on the copy-stack send check */
         gm_heap_init();
         gm_gc_init();
         atomic_store_explicit(&gm_initialized, 1, memory_order_release);

@@ -220,7 +220,7 @@ typedef struct gm_config {
     int procs;
     bool gctrace;
     bool gccheckmark;
-    bool stackcheck;   /* copy stacks: catch pointers into a shared stack */
+    bool stackcheck;   /* copy stacks: a channel send of a pointer into a shared stack is fatal */
     bool cleanupcheck; /* cleanups: catch an arg that reaches its object */
     int stack_kind;       /* GM_STACK_GROWABLE or GM_STACK_COPY */
     size_t stack_max;

@@ -35,8 +35,11 @@ typedef struct gm_workbuf {
     gm_range r[GM_WORKBUF_ENTRIES];
 } gm_workbuf;
 
+/* One per mark worker, each on cache lines of its own (128 bytes: the
+ * adjacent-line prefetcher pairs lines), so workers never write to a line
+ * another worker reads. */
 typedef struct gm_gcwork {
-    gm_workbuf *buf;
+    _Alignas(128) gm_workbuf *buf;
     /* The span the last candidate pointer fell in: consecutive pointers
      * mostly hit the same span.  Valid for one drain (spans do not change
      * while the world is stopped).  Kept as page numbers, not addresses:

@@ -74,14 +74,24 @@ static void put_empty(gm_workbuf *b) {
     pthread_mutex_unlock(&list_lock);
 }
 
-void gm_gcwork_push(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
-    if (!w->buf)
-        w->buf = get_empty();
-    if (w->buf->n == GM_WORKBUF_ENTRIES) {
+GM_NOINLINE static void push_slow(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
+    if (w->buf)
         put_full(w->buf);
-        w->buf = get_empty();
-    }
+    w->buf = get_empty();
     w->buf->r[w->buf->n++] = (gm_range){lo, hi};
+}
+
+GM_INLINE void push(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
+    gm_workbuf *b = w->buf;
+    if (GM_LIKELY(b && b->n < GM_WORKBUF_ENTRIES)) {
+        b->r[b->n++] = (gm_range){lo, hi};
+        return;
+    }
+    push_slow(w, lo, hi);
+}
+
+void gm_gcwork_push(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
+    push(w, lo, hi);
 }
 
 void gm_gcwork_flush(gm_gcwork *w) {
@@ -96,36 +106,68 @@ static void forget_span(gm_gcwork *w) {
     w->span_first_page = w->span_npages = 0;
 }
 
+/* The scanning loop's state, kept in registers: the span cache and the
+ * counters are copied out of the gm_gcwork (which lives in memory that the
+ * compiler must assume the scanned words may alias) and written back once
+ * per range. */
+typedef struct mark_state {
+    gm_span *span;
+    uintptr_t first_page, npages;
+    uint64_t bytes, objects;
+} mark_state;
+
 /* Marks the slot v points into, if any, and queues it for scanning. */
-GM_NO_SANITIZE GM_INLINE bool mark_value(gm_gcwork *w, uintptr_t v) {
+GM_NO_SANITIZE GM_INLINE bool mark_value(gm_gcwork *w, mark_state *m, uintptr_t v) {
     gm_span *s;
-    if ((v >> GM_PAGE_SHIFT) - w->span_first_page < w->span_npages) {
-        s = w->span;
+    if ((v >> GM_PAGE_SHIFT) - m->first_page < m->npages) {
+        s = m->span;
     } else {
         s = gm_span_of(v);
         if (!s)
             return false;
-        w->span = s;
-        w->span_first_page = s->base >> GM_PAGE_SHIFT;
-        w->span_npages = s->npages;
+        m->span = s;
+        m->first_page = s->base >> GM_PAGE_SHIFT;
+        m->npages = s->npages;
     }
     uintptr_t idx = gm_span_index(s, v);
-    if (idx >= s->nelems || !gm_span_allocated(s, idx))
+    if (idx >= s->nelems)
         return false;
     if (atomic_load_explicit(&s->mark_bytes[idx], memory_order_relaxed))
         return false;
+    if (!gm_span_allocated(s, idx))
+        return false;
     atomic_store_explicit(&s->mark_bytes[idx], 1, memory_order_relaxed);
-    uintptr_t obj = s->base + idx * s->elemsize;
-    w->marked_bytes += s->elemsize;
-    w->marked_objects++;
+    uintptr_t size = s->elemsize;
+    uintptr_t obj = s->base + idx * size;
+    m->bytes += size;
+    m->objects++;
     if (!gm_spanclass_noscan(s->spanclass))
-        gm_gcwork_push(w, obj, obj + s->elemsize);
+        push(w, obj, obj + size);
     return true;
+}
+
+static void load_state(const gm_gcwork *w, mark_state *m) {
+    m->span = w->span;
+    m->first_page = w->span_first_page;
+    m->npages = w->span_npages;
+    m->bytes = m->objects = 0;
+}
+
+static void store_state(gm_gcwork *w, const mark_state *m) {
+    w->span = m->span;
+    w->span_first_page = m->first_page;
+    w->span_npages = m->npages;
+    w->marked_bytes += m->bytes;
+    w->marked_objects += m->objects;
 }
 
 bool gm_mark_value(gm_gcwork *w, uintptr_t v) {
     forget_span(w);
-    return mark_value(w, v);
+    mark_state m;
+    load_state(w, &m);
+    bool white = mark_value(w, &m, v);
+    store_state(w, &m);
+    return white;
 }
 
 bool gm_is_marked(uintptr_t v) {
@@ -141,15 +183,21 @@ bool gm_is_marked(uintptr_t v) {
 GM_NO_SANITIZE void gm_scan_range(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
     lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
     if (hi > lo && hi - lo > GM_SCAN_CHUNK) {
-        gm_gcwork_push(w, lo + GM_SCAN_CHUNK, hi);
+        push(w, lo + GM_SCAN_CHUNK, hi);
         hi = lo + GM_SCAN_CHUNK;
     }
     w->scanned_bytes += hi > lo ? hi - lo : 0;
+    /* The heap's arena bounds do not change while the world is stopped. */
+    uintptr_t arena_lo = atomic_load_explicit(&gm_heap_arena_lo, memory_order_relaxed);
+    uintptr_t arena_span = atomic_load_explicit(&gm_heap_arena_hi, memory_order_relaxed) - arena_lo;
+    mark_state m;
+    load_state(w, &m);
     for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t)) {
         uintptr_t v = *(const uintptr_t *)p;
-        if (gm_heap_range_contains(v))
-            mark_value(w, v);
+        if ((v >> GM_ARENA_SHIFT) - arena_lo < arena_span)
+            mark_value(w, &m, v);
     }
+    store_state(w, &m);
 }
 
 /* Gives half of a large local buffer to waiting workers. */

@@ -23,8 +23,9 @@
  * bytes still on the shared stack, and is scanned there).
  *
  * Rule, as in Go: the address of a local must not leave its goroutine, as
- * the bytes move.  With GOMEM_DEBUG=stackcheck=1 (or gm_copystack_check set)
- * every channel send checks the element for a pointer into a shared stack.
+ * the bytes move.  With GOMEM_DEBUG=stackcheck=1 every channel send (plain,
+ * try and select) checks each pointer-sized word of the element for an
+ * address inside any thread's shared stack, and a hit is a fatal error.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,7 +33,15 @@
 
 #include "task/task.h"
 
+/* The check's switch, read on every send.  gm_init sets it from
+ * gm_cfg.stackcheck (GOMEM_DEBUG=stackcheck) through gm_task_init, before
+ * the library is marked initialised and so before any channel exists; tests
+ * may set it directly afterwards. */
 bool gm_copystack_check;
+
+void gm_task_init(void) {
+    gm_copystack_check = gm_cfg.stackcheck;
+}
 
 #define GM_G0_STACK ((size_t)1 << 20)
 

@@ -220,7 +220,8 @@ bool gm_copystack_init(gm_task_sched *s); /* false: errno set */
 gm_entry gm_g0_loop(gm_g *g0);
 bool gm_copystack_on_shared(gm_task_sched *s, const void *p, size_t n);
 void gm_copystack_check_send(const void *elem, size_t n, const void *chan);
-extern bool gm_copystack_check;
+extern bool gm_copystack_check; /* follows gm_cfg.stackcheck from gm_task_init */
+void gm_task_init(void);          /* from gm_init, after the environment is read */
 
 /* timer.c */
 void gm_timer_add(gm_task_sched *s, gm_g *g);
