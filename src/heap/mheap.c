@@ -106,35 +106,49 @@ static void merge_into(gm_span *a, gm_span *b) {
     gm_span_record_free(b);
 }
 
-/* Finds a free run of at least npages.  Runs whose first npages are
- * already committed come first, so freed memory is reused before new memory
+/* Finds a free run of at least npages.  Preference: runs whose first
+ * npages are committed and still hold their pages (no page faults), then
+ * committed runs given back to the OS (the kernel supplies zeroed pages on
+ * first touch), then the rest, so freed memory is reused before new memory
  * is committed (arenas are reserved at addresses the kernel picks, often
- * below the previous ones, so the lowest address alone is not enough);
- * among those, exact sizes, then the lowest address, as Go's page
+ * below the previous ones, so the lowest address alone is not enough).
+ * Within each, exact sizes, then the lowest address, as Go's page
  * allocator. */
 static gm_span *find_free(size_t npages) {
     size_t bytes = npages << GM_PAGE_SHIFT;
-    gm_span *fallback = NULL;
+    gm_span *released = NULL, *fallback = NULL;
     for (size_t n = npages; n < GM_HEAP_EXACT_LISTS; n++) {
         gm_span *head = &gm_heap.free_exact[n];
-        for (gm_span *s = head->next; s != head; s = s->next) {
-            if (committed_part(s->base, bytes) == bytes)
-                return s;
-            if (!fallback)
+        int looked = 0; /* a few per list: allocation stays O(1) */
+        for (gm_span *s = head->next; s != head && looked < 8; s = s->next, looked++) {
+            if (committed_part(s->base, bytes) == bytes) {
+                if (!s->scavenged)
+                    return s;
+                if (!released)
+                    released = s;
+            } else if (!fallback) {
                 fallback = s;
+            }
         }
     }
-    gm_span *best = NULL, *best_committed = NULL;
+    gm_span *best = NULL, *best_committed = NULL, *best_released = NULL;
     for (gm_span *s = gm_heap.free_large.next; s != &gm_heap.free_large; s = s->next) {
         if (s->npages < npages)
             continue;
         if (!best || s->base < best->base)
             best = s;
-        if ((!best_committed || s->base < best_committed->base) && committed_part(s->base, bytes) == bytes)
-            best_committed = s;
+        if (committed_part(s->base, bytes) == bytes) {
+            gm_span **slot = s->scavenged ? &best_released : &best_committed;
+            if (!*slot || s->base < (*slot)->base)
+                *slot = s;
+        }
     }
     if (best_committed)
         return best_committed;
+    if (released)
+        return released;
+    if (best_released)
+        return best_released;
     return fallback ? fallback : best;
 }
 
