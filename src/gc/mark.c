@@ -216,7 +216,7 @@ static void share(gm_gcwork *w) {
 /* Objects are scanned a few pops after they are taken from the buffer, with
  * a prefetch issued when they are taken, so the memory is in cache (or on
  * its way) by the time it is read: marking is bound by cache misses. */
-#define PREFETCH_DEPTH 8
+#define PREFETCH_DEPTH 16
 
 static void drain(gm_gcwork *w) {
     unsigned since_share = 0;
