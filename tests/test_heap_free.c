@@ -251,7 +251,7 @@ static void test_large_reuse(void) {
         }
         /* Give the free pages back to the OS, as the scavenger does, so
          * the test does not keep 1 GiB resident. */
-        gm_heap_scavenge(0);
+        gm_heap_scavenge(0, 0);
     }
     CHECK(seen.n <= 2 * PIECES, "6 rounds of %d pieces used %zu distinct addresses", PIECES, seen.n);
     /* One piece at a time: the same pages every time. */

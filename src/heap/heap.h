@@ -66,6 +66,7 @@ typedef struct gm_span {
     size_t npages;
     size_t elemsize;     /* bytes per slot; for a large span, the whole span */
     uint32_t divmagic;   /* slot index = (offset * divmagic) >> 32 */
+    uint32_t freed_gen;  /* free span: gm_heap.sweepgen when it last became free */
     uint16_t nelems;
     uint16_t nwords;     /* bitmap words */
     uint8_t spanclass;
@@ -180,7 +181,9 @@ void gm_forkgate_enter(void); /* gc/forkgate.c */
 void gm_forkgate_exit(void);
 /* Returns free pages to the OS until at most keep bytes of free, committed,
  * not-yet-released pages remain.  Returns bytes released. */
-uint64_t gm_heap_scavenge(uint64_t keep);
+/* Releases free pages beyond keep bytes of idle memory, from runs free for
+ * at least min_idle_gens sweep generations (2 per cycle); returns bytes. */
+uint64_t gm_heap_scavenge(uint64_t keep, uint32_t min_idle_gens);
 void gm_heap_idle_bytes(uint64_t *idle, uint64_t *released);
 
 /* span.c */

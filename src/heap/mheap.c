@@ -102,6 +102,8 @@ static void merge_into(gm_span *a, gm_span *b) {
     } else {
         a->needzero = a->needzero || b->needzero;
     }
+    if ((int32_t)(b->freed_gen - a->freed_gen) > 0)
+        a->freed_gen = b->freed_gen; /* idle since the later of the two */
     a->npages += b->npages;
     gm_span_record_free(b);
 }
@@ -242,6 +244,7 @@ gm_span *gm_heap_alloc_span(size_t npages, uint8_t spanclass) {
         rest->npages = s->npages - npages;
         rest->needzero = s->needzero;
         rest->scavenged = s->scavenged;
+        rest->freed_gen = s->freed_gen;
         s->npages = npages;
         insert_free(rest);
     }
@@ -298,6 +301,7 @@ void gm_heap_free_span(gm_span *s) {
     f->needzero = true;
     f->scavenged = false;
     f->specials = NULL;
+    f->freed_gen = atomic_load_explicit(&gm_heap.sweepgen, memory_order_relaxed);
     gm_span *prev = gm_span_of_raw(f->base - 1);
     if (arena_of(f->base - 1) && prev && atomic_load_explicit(&prev->state, memory_order_relaxed) == GM_SPAN_FREE &&
         prev->base + (prev->npages << GM_PAGE_SHIFT) == f->base) {
@@ -315,10 +319,13 @@ void gm_heap_free_span(gm_span *s) {
     gm_mutex_unlock(&gm_heap.lock);
 }
 
-static uint64_t scavenge_list(gm_span *head, uint64_t *excess) {
+/* Gives back free runs that have been free for at least min_idle_gens
+ * sweep generations (2 per cycle). */
+static uint64_t scavenge_list(gm_span *head, uint64_t *excess, uint32_t min_idle_gens) {
     uint64_t done = 0;
+    uint32_t sg = atomic_load_explicit(&gm_heap.sweepgen, memory_order_relaxed);
     for (gm_span *s = head->next; s != head && *excess > 0; s = s->next) {
-        if (s->scavenged)
+        if (s->scavenged || sg - s->freed_gen < min_idle_gens)
             continue;
         size_t size = s->npages << GM_PAGE_SHIFT;
         size_t c = committed_part(s->base, size);
@@ -334,7 +341,7 @@ static uint64_t scavenge_list(gm_span *head, uint64_t *excess) {
     return done;
 }
 
-uint64_t gm_heap_scavenge(uint64_t keep) {
+uint64_t gm_heap_scavenge(uint64_t keep, uint32_t min_idle_gens) {
     gm_mutex_lock(&gm_heap.lock);
     uint64_t sys = atomic_load_explicit(&gm_heap.sys, memory_order_relaxed);
     uint64_t inuse = atomic_load_explicit(&gm_heap.inuse, memory_order_relaxed);
@@ -343,9 +350,9 @@ uint64_t gm_heap_scavenge(uint64_t keep) {
     uint64_t excess = unreleased_idle > keep ? unreleased_idle - keep : 0;
     uint64_t done = 0;
     /* Large runs first: fewest system calls per byte. */
-    done += scavenge_list(&gm_heap.free_large, &excess);
+    done += scavenge_list(&gm_heap.free_large, &excess, min_idle_gens);
     for (int n = GM_HEAP_EXACT_LISTS - 1; n > 0 && excess > 0; n--)
-        done += scavenge_list(&gm_heap.free_exact[n], &excess);
+        done += scavenge_list(&gm_heap.free_exact[n], &excess, min_idle_gens);
     gm_mutex_unlock(&gm_heap.lock);
     return done;
 }
