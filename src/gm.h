@@ -154,6 +154,9 @@ typedef struct gm_thread {
     _Atomic int blocking;
     void *blocking_sp;
     bool dead; /* unregistering */
+    /* Inside the fork gate (gc/forkgate.c): 1 while this thread does work
+     * that fork must not split.  The gate's forking side reads it. */
+    _Atomic uint32_t in_forkgate;
     gm_mcache *mcache;
     gm_task_sched *sched; /* NULL until the thread calls gm_go */
 } gm_thread;

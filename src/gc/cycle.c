@@ -320,8 +320,8 @@ void gm_task_fork_lock(bool lock);
 static void lock_all(void) {
     gm_mutex_lock(&gm_gc_lock);
     gm_mutex_lock(&start_lock);
-    gm_forkgate_close();
     gm_mutex_lock(&gm_threads_lock);
+    gm_forkgate_close();
     gm_mutex_lock(&gm_roots_lock);
     gm_task_fork_lock(true);
     gm_specials_fork_lock();
@@ -343,8 +343,8 @@ static void unlock_all(void) {
     gm_specials_fork_unlock();
     gm_task_fork_lock(false);
     gm_mutex_unlock(&gm_roots_lock);
-    gm_mutex_unlock(&gm_threads_lock);
     gm_forkgate_open();
+    gm_mutex_unlock(&gm_threads_lock);
     gm_mutex_unlock(&start_lock);
     gm_mutex_unlock(&gm_gc_lock);
 }

@@ -18,6 +18,18 @@
  * the parent and in the child after fork.  Entries nest: a thread already
  * inside (a sweep that visits the span's specials) never waits.
  *
+ * Who is inside: a registered thread says so in its own record
+ * (in_forkgate), so the common case writes only to a line the thread owns
+ * (a shared counter bounced between the threads that set finalizers, run
+ * them and sweep); threads that are not registered (the collector's) use a
+ * shared counter.  Entering is "say inside, full fence, check closed";
+ * closing is "set closed, full fence, check each"; so either the entering
+ * thread sees the gate closed and steps back, or the closer sees it inside
+ * and waits for its exit (Dekker's pattern; the futex wait rechecks the
+ * word, so no wake-up is lost).  The closer holds gm_threads_lock, so the
+ * thread list does not change under it; no code inside the gate takes that
+ * lock.
+ *
  * Deadlock freedom: the gate is closed while holding gm_gc_lock, so no
  * collection (which stops the world) can be in progress or start while a
  * thread waits at the gate; and no code holds, while entering the gate, a
@@ -25,37 +37,65 @@
  */
 #include "gc/gc.h"
 
-static _Atomic uint32_t inside;  /* threads in the gate */
-static _Atomic uint32_t closed;  /* 1 while a fork is being prepared */
-static __thread unsigned depth; /* this thread's nesting */
+static _Atomic uint32_t shared_inside; /* unregistered threads in the gate */
+static _Atomic uint32_t closed;        /* 1 while a fork is being prepared */
+static __thread unsigned depth;        /* this thread's nesting */
+
+static __thread _Atomic uint32_t *entered; /* the word this thread set */
+
+static void leave(_Atomic uint32_t *word, bool shared) {
+    if (shared)
+        atomic_fetch_sub(word, 1);
+    else
+        atomic_store(word, 0);
+    if (atomic_load(&closed))
+        gm_futex_wake(word, 1);
+}
+
+/* Says "inside" on *word and returns true, or steps back and returns false
+ * if the gate is closed. */
+static bool try_enter(_Atomic uint32_t *word, bool shared) {
+    if (shared)
+        atomic_fetch_add(word, 1);
+    else
+        atomic_store_explicit(word, 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!atomic_load_explicit(&closed, memory_order_relaxed))
+        return true;
+    leave(word, shared);
+    return false;
+}
 
 void gm_forkgate_enter(void) {
     if (depth++)
         return;
-    for (;;) {
-        atomic_fetch_add(&inside, 1);
-        if (!atomic_load(&closed))
-            return;
-        /* Closed: step back out and wait for it to open. */
-        if (atomic_fetch_sub(&inside, 1) == 1)
-            gm_futex_wake(&inside, 1);
+    gm_thread *t = gm_tls_thread;
+    _Atomic uint32_t *word = t ? &t->in_forkgate : &shared_inside;
+    while (!try_enter(word, !t))
         while (atomic_load(&closed))
             gm_futex_wait(&closed, 1, -1);
-    }
+    entered = word; /* a thread may register while inside */
 }
 
 void gm_forkgate_exit(void) {
     if (--depth)
         return;
-    if (atomic_fetch_sub(&inside, 1) == 1 && atomic_load(&closed))
-        gm_futex_wake(&inside, 1);
+    leave(entered, entered == &shared_inside);
 }
 
+static void wait_out(_Atomic uint32_t *word) {
+    uint32_t n;
+    while ((n = atomic_load(word)) != 0)
+        gm_futex_wait(word, n, -1);
+}
+
+/* The caller holds gm_threads_lock. */
 void gm_forkgate_close(void) {
     atomic_store(&closed, 1);
-    uint32_t n;
-    while ((n = atomic_load(&inside)) != 0)
-        gm_futex_wait(&inside, n, -1);
+    atomic_thread_fence(memory_order_seq_cst);
+    wait_out(&shared_inside);
+    for (gm_thread *t = gm_threads; t; t = t->next)
+        wait_out(&t->in_forkgate);
 }
 
 void gm_forkgate_open(void) {

@@ -79,7 +79,8 @@ void gm_sweep_all(void); /* sweeps every span that still needs it */
 
 /* forkgate.c: work that fork must not split (sweeping a span taken off its
  * list, a span's specials) runs between enter and exit; cycle.c closes the
- * gate and waits for it to empty before fork, and opens it after. */
+ * gate (holding gm_threads_lock) and waits for it to empty before fork, and
+ * opens it after. */
 void gm_forkgate_enter(void);
 void gm_forkgate_exit(void);
 void gm_forkgate_close(void);
