@@ -168,6 +168,19 @@ extern __thread gm_thread *gm_tls_thread;
  * Returns 0 or pthread_create's error. */
 int gm_os_thread_start(void *(*fn)(void *), void *arg);
 
+/* Asymmetric barriers (src/os/barrier.c): the hot side of a Dekker-style
+ * handshake calls gm_os_hot_fence, the rare side gm_os_cold_fence; between
+ * them they order a store before a later load on both sides. */
+extern bool gm_os_light_barriers;
+void gm_os_barrier_init(void);
+void gm_os_cold_fence(void);
+GM_INLINE void gm_os_hot_fence(void) {
+    if (GM_LIKELY(gm_os_light_barriers))
+        atomic_signal_fence(memory_order_seq_cst);
+    else
+        atomic_thread_fence(memory_order_seq_cst);
+}
+
 /* Returns this thread's record, registering the thread if needed. */
 gm_thread *gm_thread_self(void);
 GM_INLINE gm_thread *gm_thread_current(void) {

@@ -22,11 +22,13 @@
  * (in_forkgate), so the common case writes only to a line the thread owns
  * (a shared counter bounced between the threads that set finalizers, run
  * them and sweep); threads that are not registered (the collector's) use a
- * shared counter.  Entering is "say inside, full fence, check closed";
- * closing is "set closed, full fence, check each"; so either the entering
- * thread sees the gate closed and steps back, or the closer sees it inside
- * and waits for its exit (Dekker's pattern; the futex wait rechecks the
- * word, so no wake-up is lost).  The closer holds gm_threads_lock, so the
+ * shared counter.  Entering is "say inside, fence, check closed"; closing
+ * is "set closed, fence, check each"; so either the entering thread sees
+ * the gate closed and steps back, or the closer sees it inside and waits
+ * for its exit (Dekker's pattern).  The entering side's fence is only a
+ * compiler barrier where membarrier(2) lets the closer make every thread
+ * fence instead (src/os/barrier.c); leaving does not fence at all, and the
+ * closer polls (1 ms) in case it misses the leaver's wake-up.  The closer holds gm_threads_lock, so the
  * thread list does not change under it; no code inside the gate takes that
  * lock.
  *
@@ -45,10 +47,12 @@ static __thread _Atomic uint32_t *entered; /* the word this thread set */
 
 static void leave(_Atomic uint32_t *word, bool shared) {
     if (shared)
-        atomic_fetch_sub(word, 1);
+        atomic_fetch_sub_explicit(word, 1, memory_order_release);
     else
-        atomic_store(word, 0);
-    if (atomic_load(&closed))
+        atomic_store_explicit(word, 0, memory_order_release);
+    /* No fence: a closer that misses this wake-up sees the word change at
+     * its next timed poll (wait_out). */
+    if (atomic_load_explicit(&closed, memory_order_relaxed))
         gm_futex_wake(word, 1);
 }
 
@@ -59,8 +63,8 @@ static bool try_enter(_Atomic uint32_t *word, bool shared) {
         atomic_fetch_add(word, 1);
     else
         atomic_store_explicit(word, 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (!atomic_load_explicit(&closed, memory_order_relaxed))
+    gm_os_hot_fence();
+    if (!atomic_load_explicit(&closed, memory_order_acquire))
         return true;
     leave(word, shared);
     return false;
@@ -85,14 +89,14 @@ void gm_forkgate_exit(void) {
 
 static void wait_out(_Atomic uint32_t *word) {
     uint32_t n;
-    while ((n = atomic_load(word)) != 0)
-        gm_futex_wait(word, n, -1);
+    while ((n = atomic_load_explicit(word, memory_order_acquire)) != 0)
+        gm_futex_wait(word, n, 1000000); /* 1 ms: leave() does not fence */
 }
 
 /* The caller holds gm_threads_lock. */
 void gm_forkgate_close(void) {
     atomic_store(&closed, 1);
-    atomic_thread_fence(memory_order_seq_cst);
+    gm_os_cold_fence();
     wait_out(&shared_inside);
     for (gm_thread *t = gm_threads; t; t = t->next)
         wait_out(&t->in_forkgate);

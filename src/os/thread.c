@@ -34,6 +34,7 @@ void gm_threads_init(void) {
     if (pthread_key_create(&exit_key, thread_exit_destructor) != 0)
         gm_fatal("pthread_key_create failed");
     gm_stw_init();
+    gm_os_barrier_init();
 }
 
 static void find_stack(gm_thread *t) {
