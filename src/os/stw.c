@@ -33,8 +33,10 @@ static _Atomic uint32_t world_epoch;
 static _Atomic uint32_t stop_acks;
 static pthread_t stopper;
 
-GM_NO_SANITIZE static void stop_self(gm_thread *t) {
-    uint32_t epoch = atomic_load_explicit(&world_epoch, memory_order_acquire);
+/* Stops this thread for the stop whose (odd) epoch the caller read: a
+ * thread held in a blocking region may take a stop signal late, after the
+ * world restarted, and must then not wait for the next stop to end. */
+GM_NO_SANITIZE static void stop_self(gm_thread *t, uint32_t epoch) {
     jmp_buf regs;
     setjmp(regs);
     volatile char here = 0;
@@ -54,18 +56,20 @@ static void suspend_handler(int sig, siginfo_t *info, void *uctx) {
     (void)sig, (void)info, (void)uctx;
     int saved_errno = errno;
     gm_thread *t = gm_tls_thread;
-    if (t && (atomic_load_explicit(&world_epoch, memory_order_acquire) & 1)) {
+    uint32_t epoch = atomic_load_explicit(&world_epoch, memory_order_acquire);
+    if (t && (epoch & 1)) {
         if (t->nostop)
             t->stop_pending = 1;
         else
-            stop_self(t);
+            stop_self(t, epoch);
     }
     errno = saved_errno;
 }
 
 void gm_stop_deferred(gm_thread *t) {
-    if (atomic_load_explicit(&world_epoch, memory_order_acquire) & 1)
-        stop_self(t);
+    uint32_t epoch = atomic_load_explicit(&world_epoch, memory_order_acquire);
+    if (epoch & 1)
+        stop_self(t, epoch);
     else
         t->stop_pending = 0;
 }
