@@ -107,11 +107,17 @@ void gm_gc_wait_cycle(uint32_t after);
 void gm_gc_after_alloc(void) {
     if (!atomic_load_explicit(&gm_gc_pressure, memory_order_relaxed))
         return;
-    uint64_t live = atomic_load_explicit(&gm_hstats.heap_live, memory_order_relaxed);
-    if (live > hard_goal(atomic_load_explicit(&gm_pace.goal, memory_order_relaxed)))
-        gm_gc_wait_cycle(atomic_load(&gm_gc_cycles_done));
-    else
+    /* The count of finished cycles is read before the heap: a cycle that
+     * ends between the two readings then ends the wait at once, rather
+     * than the wait starting after it for a cycle nobody asks for. */
+    uint32_t done = atomic_load(&gm_gc_cycles_done);
+    uint64_t live = atomic_load(&gm_hstats.heap_live);
+    if (live > hard_goal(atomic_load(&gm_pace.goal))) {
+        gm_gc_request(false); /* make sure one is coming */
+        gm_gc_wait_cycle(done);
+    } else {
         atomic_store_explicit(&gm_gc_pressure, 0, memory_order_relaxed);
+    }
 }
 
 GM_API int gm_set_gc_percent(int percent) {
