@@ -329,8 +329,9 @@ static uint64_t scavenge_list(gm_span *head, uint64_t *excess, uint32_t min_idle
             continue;
         size_t size = s->npages << GM_PAGE_SHIFT;
         size_t c = committed_part(s->base, size);
-        if (c == 0)
-            continue;
+        if (c != size)
+            continue; /* straddles the commit mark: a released run is whole,
+                       * so its bytes stay what gm_heap.released counts */
         gm_os_dontneed((void *)s->base, size);
         s->scavenged = true;
         s->needzero = false;
