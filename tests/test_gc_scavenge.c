@@ -6,8 +6,8 @@
  *      a 256 MiB warm-up) takes fewer than 2048 page faults (getrusage):
  *      the scavenger does not release the pages each cycle's sweep frees
  *      only for the next allocations to fault them in again;
- *   1. 256 MiB of garbage (1 KiB objects and 256 KiB objects, in a list
- *      held by a global) is dropped and collected: the freed memory is not
+ *   1. 256 MiB of garbage (1 KiB objects and 256 KiB objects, held from a
+ *      malloc'd table added as a root) is dropped and collected: the freed memory is not
  *      released by that cycle (what the last sweep freed is what allocation
  *      reuses next; releasing it would make the kernel zero every page
  *      again when it is reused), so heap_released stays under 32 MiB;
@@ -29,12 +29,12 @@
 #define MiB (1024.0 * 1024.0)
 #define NOINLINE __attribute__((noinline))
 
-typedef struct blob {
-    struct blob *next;
-    size_t size;
-} blob;
-
-static blob *volatile g_garbage;
+/* The garbage is held from a malloc'd table added as a root, not as a
+ * linked list: a stale copy of one address on a stack (conservative
+ * scanning) then keeps one blob alive, not the rest of a list. */
+#define MAX_BLOBS (1u << 20)
+static void **g_blobs;
+static size_t g_nblobs;
 static uint64_t *volatile *g_live;
 #define NLIVE 1024
 
@@ -49,22 +49,23 @@ static double rss_mib(void) {
 
 NOINLINE static void make_garbage(size_t total) {
     size_t done = 0;
-    blob *head = NULL;
+    g_nblobs = 0;
+    gm_add_roots(g_blobs, g_blobs + MAX_BLOBS);
     for (size_t i = 0; done < total; i++) {
         size_t sz = (i % 64 == 63) ? (256u << 10) : 1024;
-        blob *b = gm_alloc(sz);
+        char *b = gm_alloc(sz);
         CHECK(b, "gm_alloc(%zu) failed", sz);
-        memset((char *)b + sizeof *b, 0x5a, sz - sizeof *b); /* touch every page */
-        b->size = sz;
-        b->next = head;
-        head = b;
+        CHECK(g_nblobs < MAX_BLOBS, "blob table full");
+        memset(b, 0x5a, sz); /* touch every page */
+        g_blobs[g_nblobs++] = b;
         done += sz;
     }
-    g_garbage = head;
 }
 
 NOINLINE static void drop_garbage(void) {
-    g_garbage = NULL;
+    gm_remove_roots(g_blobs, g_blobs + MAX_BLOBS);
+    memset(g_blobs, 0, g_nblobs * sizeof(void *));
+    g_nblobs = 0;
     clear_stack();
 }
 
@@ -87,6 +88,8 @@ NOINLINE static void churn(size_t total) {
 }
 
 int main(void) {
+    g_blobs = calloc(MAX_BLOBS, sizeof(void *));
+    CHECK(g_blobs, "calloc failed");
     g_live = gm_alloc(NLIVE * sizeof(uint64_t *));
     CHECK(g_live, "gm_alloc failed");
     for (size_t i = 0; i < NLIVE; i++) {
