@@ -112,6 +112,27 @@ GM_INLINE void gm_mutex_unlock(gm_mutex *m) {
 }
 bool gm_mutex_trylock(gm_mutex *m);
 
+/* A lock whose unlock is a plain store (src/os/futex.c), for locks taken
+ * and released at a high rate by one thread at a time, such as a channel's
+ * between two goroutines.  The unlocker stores 0 and then reads whether
+ * anyone sleeps; a thread about to sleep counts itself in waiters and
+ * fences with gm_os_cold_fence, so one of the two sees the other (the
+ * asymmetric barriers of src/os/barrier.c).  A contended wait costs a
+ * membarrier(2) call on top of the futex wait. */
+typedef struct gm_lightlock {
+    _Atomic uint32_t state;   /* 0 free, 1 held */
+    _Atomic uint32_t waiters; /* threads asleep or about to sleep on state */
+} gm_lightlock;
+void gm_lightlock_lock_slow(gm_lightlock *l);
+GM_INLINE void gm_lightlock_lock(gm_lightlock *l) {
+    uint32_t expected = 0;
+    if (!atomic_compare_exchange_strong_explicit(&l->state, &expected, 1, memory_order_acquire,
+                                                 memory_order_relaxed))
+        gm_lightlock_lock_slow(l);
+}
+void gm_lightlock_wake(gm_lightlock *l);
+GM_INLINE void gm_lightlock_unlock(gm_lightlock *l);
+
 /* futex wrappers (src/os/futex.c): wait while *addr == val; timeout_ns < 0
  * waits forever.  Returns on wake, on timeout, or on a signal. */
 void gm_futex_wait(_Atomic uint32_t *addr, uint32_t val, int64_t timeout_ns);
@@ -179,6 +200,13 @@ GM_INLINE void gm_os_hot_fence(void) {
         atomic_signal_fence(memory_order_seq_cst);
     else
         atomic_thread_fence(memory_order_seq_cst);
+}
+
+GM_INLINE void gm_lightlock_unlock(gm_lightlock *l) {
+    atomic_store_explicit(&l->state, 0, memory_order_release);
+    gm_os_hot_fence();
+    if (GM_UNLIKELY(atomic_load_explicit(&l->waiters, memory_order_relaxed)))
+        gm_lightlock_wake(l);
 }
 
 /* Returns this thread's record, registering the thread if needed. */

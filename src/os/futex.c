@@ -54,6 +54,32 @@ void gm_mutex_unlock_slow(gm_mutex *m) {
     gm_futex_wake(&m->state, 1);
 }
 
+void gm_lightlock_lock_slow(gm_lightlock *l) {
+    for (int spin = 0; spin < 100; spin++) {
+        uint32_t expected = 0;
+        if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_weak_explicit(&l->state, &expected, 1, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
+        cpu_relax();
+    }
+    atomic_fetch_add(&l->waiters, 1);
+    /* Either an unlocker sees waiters > 0 and wakes us, or we see its 0. */
+    gm_os_cold_fence();
+    for (;;) {
+        uint32_t expected = 0;
+        if (atomic_compare_exchange_strong_explicit(&l->state, &expected, 1, memory_order_acquire,
+                                                    memory_order_relaxed))
+            break;
+        gm_futex_wait(&l->state, 1, -1);
+    }
+    atomic_fetch_sub(&l->waiters, 1);
+}
+
+void gm_lightlock_wake(gm_lightlock *l) {
+    gm_futex_wake(&l->state, 1);
+}
+
 bool gm_mutex_trylock(gm_mutex *m) {
     uint32_t expected = 0;
     return atomic_compare_exchange_strong_explicit(&m->state, &expected, 1, memory_order_acquire,

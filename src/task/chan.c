@@ -121,7 +121,7 @@ GM_INLINE gm_sudog *park_on(gm_task_sched *s, gm_chan *c, gm_waitq *q, void *ele
     }
     gm_waitq_push(q, sg);
     g->status = GM_G_WAITING;
-    gm_mutex_unlock(&c->lock);
+    gm_lightlock_unlock(&c->lock);
     gm_sched_park(s);
     return sg;
 }
@@ -152,20 +152,20 @@ GM_INLINE bool chan_send(gm_chan *c, const void *elem, bool block) {
     void *heap_bounce = block && c->elem_size > sizeof(void *) && s->cur->kind == GM_G_COPY
                             ? heap_bounce_for(s, elem, c->elem_size, true)
                             : NULL;
-    gm_mutex_lock(&c->lock);
+    gm_lightlock_lock(&c->lock);
     if (GM_UNLIKELY(c->closed)) {
-        gm_mutex_unlock(&c->lock);
+        gm_lightlock_unlock(&c->lock);
         gm_fatal("send on closed channel %p", (void *)c);
     }
     gm_g *wake = NULL;
     if (gm_chan_send_locked(c, elem, &wake)) {
-        gm_mutex_unlock(&c->lock);
+        gm_lightlock_unlock(&c->lock);
         if (wake)
             gm_sched_ready(wake);
         return true;
     }
     if (!block) {
-        gm_mutex_unlock(&c->lock);
+        gm_lightlock_unlock(&c->lock);
         return false;
     }
     gm_sudog *sg = park_on(s, c, &c->sendq, (void *)elem, heap_bounce, true);
@@ -185,16 +185,16 @@ GM_INLINE bool chan_recv(gm_chan *c, void *elem, bool block, bool *ok) {
     void *heap_bounce = block && c->elem_size > sizeof(void *) && s->cur->kind == GM_G_COPY
                             ? heap_bounce_for(s, elem, c->elem_size, false)
                             : NULL;
-    gm_mutex_lock(&c->lock);
+    gm_lightlock_lock(&c->lock);
     gm_g *wake = NULL;
     if (gm_chan_recv_locked(c, elem, ok, &wake)) {
-        gm_mutex_unlock(&c->lock);
+        gm_lightlock_unlock(&c->lock);
         if (wake)
             gm_sched_ready(wake);
         return true;
     }
     if (!block) {
-        gm_mutex_unlock(&c->lock);
+        gm_lightlock_unlock(&c->lock);
         return false;
     }
     gm_sudog *sg = park_on(s, c, &c->recvq, elem, heap_bounce, false);
@@ -235,9 +235,9 @@ GM_API bool gm_chan_try_recv(gm_chan *c, void *elem, bool *ok) {
 GM_API void gm_chan_close(gm_chan *c) {
     if (!c)
         gm_fatal("close of nil channel");
-    gm_mutex_lock(&c->lock);
+    gm_lightlock_lock(&c->lock);
     if (c->closed) {
-        gm_mutex_unlock(&c->lock);
+        gm_lightlock_unlock(&c->lock);
         gm_fatal("close of closed channel %p", (void *)c);
     }
     c->closed = 1;
@@ -247,7 +247,7 @@ GM_API void gm_chan_close(gm_chan *c) {
         sg->next = list;
         list = sg;
     }
-    gm_mutex_unlock(&c->lock);
+    gm_lightlock_unlock(&c->lock);
     while (list) {
         gm_sudog *next = list->next;
         gm_sched_ready(gm_sudog_g(list));
@@ -258,9 +258,9 @@ GM_API void gm_chan_close(gm_chan *c) {
 GM_API size_t gm_chan_len(gm_chan *c) {
     if (!c)
         return 0;
-    gm_mutex_lock(&c->lock);
+    gm_lightlock_lock(&c->lock);
     size_t n = c->len;
-    gm_mutex_unlock(&c->lock);
+    gm_lightlock_unlock(&c->lock);
     return n;
 }
 

@@ -21,7 +21,7 @@ typedef struct gm_waitq {
 } gm_waitq;
 
 struct gm_chan {
-    gm_mutex lock;
+    gm_lightlock lock;
     uint32_t elem_size;
     uint8_t closed;
     size_t cap, len;

@@ -26,7 +26,7 @@ static void lock_all(gm_select_case *cases, const uint16_t *lockorder, int n) {
     for (int k = 0; k < n; k++) {
         gm_chan *c = cases[lockorder[k]].chan;
         if (c && c != prev)
-            gm_mutex_lock(&c->lock);
+            gm_lightlock_lock(&c->lock);
         prev = c;
     }
 }
@@ -35,7 +35,7 @@ static void unlock_all(gm_select_case *cases, const uint16_t *lockorder, int n) 
     for (int k = n - 1; k >= 0; k--) {
         gm_chan *c = cases[lockorder[k]].chan;
         if (c && (k == 0 || cases[lockorder[k - 1]].chan != c))
-            gm_mutex_unlock(&c->lock);
+            gm_lightlock_unlock(&c->lock);
     }
 }
 
