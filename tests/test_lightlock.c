@@ -12,8 +12,8 @@
  *     so the slow path and its wake-up ran;
  *   - the run ends (a lost wake-up would hang it; ctest's timeout catches
  *     that).
- * Not in the ThreadSanitizer run: TSan does not model membarrier, so it
- * would report the plain-store unlock as a race.
+ * Not in the ThreadSanitizer run: TSan does not model membarrier(2), on
+ * which the wake-up handshake relies.
  */
 #include <pthread.h>
 #include <sched.h>
