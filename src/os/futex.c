@@ -37,15 +37,22 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-void gm_mutex_lock_slow(gm_mutex *m) {
+/* Spins briefly for a lock word to go from 0 to 1; true if it did. */
+static bool spin_acquire(_Atomic uint32_t *state) {
     for (int spin = 0; spin < 100; spin++) {
         uint32_t expected = 0;
-        if (atomic_load_explicit(&m->state, memory_order_relaxed) == 0 &&
-            atomic_compare_exchange_weak_explicit(&m->state, &expected, 1, memory_order_acquire,
+        if (atomic_load_explicit(state, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_weak_explicit(state, &expected, 1, memory_order_acquire,
                                                   memory_order_relaxed))
-            return;
+            return true;
         cpu_relax();
     }
+    return false;
+}
+
+void gm_mutex_lock_slow(gm_mutex *m) {
+    if (spin_acquire(&m->state))
+        return;
     while (atomic_exchange_explicit(&m->state, 2, memory_order_acquire) != 0)
         gm_futex_wait(&m->state, 2, -1);
 }
@@ -55,14 +62,8 @@ void gm_mutex_unlock_slow(gm_mutex *m) {
 }
 
 void gm_lightlock_lock_slow(gm_lightlock *l) {
-    for (int spin = 0; spin < 100; spin++) {
-        uint32_t expected = 0;
-        if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
-            atomic_compare_exchange_weak_explicit(&l->state, &expected, 1, memory_order_acquire,
-                                                  memory_order_relaxed))
-            return;
-        cpu_relax();
-    }
+    if (spin_acquire(&l->state))
+        return;
     atomic_fetch_add(&l->waiters, 1);
     /* Either an unlocker sees waiters > 0 and wakes us, or we see its 0. */
     gm_os_cold_fence();
