@@ -147,8 +147,12 @@ void gm_keep_alive(const void *p);
 /* ------------------------------------------------------------------------ */
 
 /* Registers the calling thread so its stack and registers are scanned.
- * Implicit on first allocation; needed only for a thread that holds heap
- * pointers before it allocates.  Returns 0, or 1 if already registered. */
+ * Implicit on first allocation; needed for a thread that holds or moves
+ * heap pointers before it allocates (one that takes pointers from a shared
+ * table, say): an unregistered thread is neither stopped nor scanned by a
+ * collection, so a pointer it moves while the collector marks can hide a
+ * live object, which is then freed.  Returns 0, or 1 if already
+ * registered. */
 int gm_thread_register(void);
 
 /* Unregisters the calling thread (implicit at thread exit).  Its stack is no

@@ -97,6 +97,12 @@ static void release(rec *r, worker *w) {
 
 static void *run(void *arg) {
     worker *w = arg;
+    /* A thread that handles heap pointers before its first allocation (a
+     * trade can come first) must register: otherwise a collection neither
+     * stops it nor scans it, and an object it moves from the exchange into
+     * its table while the collector marks can be missed (this test found
+     * exactly that, with gccheckmark, before the call was added). */
+    gm_thread_register();
     gm_rng g = {w->seed};
     uint64_t serial = 0;
     for (long op = 0; op < w->ops; op++) {
