@@ -67,6 +67,22 @@ gm_test_fail(const char *file, int line, const char *cond, const char *fmt, ...)
             gm_test_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);     \
     } while (0)
 
+/* True if GM_TEST_QUICK is set (and not "0"): a shorter run. */
+static inline bool gm_test_quick_env(void) {
+    const char *q = getenv("GM_TEST_QUICK");
+    return q && *q && strcmp(q, "0") != 0;
+}
+
+/* The same, and always under a sanitizer (GOMEM_SANITIZED), where the
+ * full run would take too long. */
+static inline bool gm_test_quick(void) {
+#ifdef GOMEM_SANITIZED
+    return true;
+#else
+    return gm_test_quick_env();
+#endif
+}
+
 /* Re-executes the program with GOMEM_GC=off unless it already runs so.
  * Falls through (with a note) if the re-exec fails. */
 static inline void gm_test_gc_off(char **argv) {

@@ -155,11 +155,7 @@ static void part2(void) {
 }
 
 int main(void) {
-    const char *q = getenv("GM_TEST_QUICK");
-    quick = q && *q && strcmp(q, "0") != 0;
-#ifdef GOMEM_SANITIZED
-    quick = true;
-#endif
+    quick = gm_test_quick();
     signal(SIGALRM, on_alarm);
     alarm(120);
     CHECK(pipe(pipefd) == 0, "pipe failed: %s", strerror(errno));

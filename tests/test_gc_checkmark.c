@@ -124,11 +124,7 @@ static void *churner(void *arg) {
 
 static int child_main(void) {
     seed = gm_test_seed("test_gc_checkmark child");
-    const char *q = getenv("GM_TEST_QUICK");
-    bool quick = q && *q && strcmp(q, "0") != 0;
-#ifdef GOMEM_SANITIZED
-    quick = true;
-#endif
+    bool quick = gm_test_quick();
     rounds_per_thread = quick ? 40 : 200;
     atomic_store(&running, 4);
     pthread_t th[4];

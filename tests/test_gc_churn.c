@@ -147,11 +147,7 @@ NOINLINE static void churn(gm_rng *r, uint64_t total, uint64_t live_target, chur
 }
 
 int main(void) {
-    const char *q = getenv("GM_TEST_QUICK");
-    bool quick = q && *q && strcmp(q, "0") != 0;
-#ifdef GOMEM_SANITIZED
-    quick = true;
-#endif
+    bool quick = gm_test_quick();
     gm_rng rng = {gm_test_seed("test_gc_churn")};
     uint64_t total = quick ? (1ull << 30) : (10ull << 30);
     uint64_t live_target = 50ull << 20;

@@ -270,11 +270,7 @@ static void part2(void) {
 }
 
 int main(void) {
-    const char *q = getenv("GM_TEST_QUICK");
-    quick = q && *q && strcmp(q, "0") != 0;
-#ifdef GOMEM_SANITIZED
-    quick = true;
-#endif
+    quick = gm_test_quick();
     g_len = 20000;
     g_list = build(g_len, 1000);
 

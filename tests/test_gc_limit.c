@@ -80,11 +80,7 @@ NOINLINE static uint64_t churn(uint64_t bytes, uint32_t *forced_out) {
 int main(int argc, char **argv) {
     (void)argc;
     gm_test_gc_off(argv);
-    const char *q = getenv("GM_TEST_QUICK");
-    bool quick = q && *q && strcmp(q, "0") != 0;
-#ifdef GOMEM_SANITIZED
-    quick = true;
-#endif
+    bool quick = gm_test_quick();
     const char *gc = getenv("GOMEM_GC");
     CHECK(gc && strcmp(gc, "off") == 0, "not running with GOMEM_GC=off (re-exec failed?)");
     const int64_t limit = 64ll << 20;

@@ -336,8 +336,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     (void)argc;
-    const char *q = getenv("GM_TEST_QUICK");
-    quick = q && *q && strcmp(q, "0") != 0;
+    quick = gm_test_quick_env();
     printf("test_gc_memstats\n");
     clear_stack();
     test_settings();

@@ -710,11 +710,7 @@ static void test_tiny(void) {
 int main(void) {
     signal(SIGALRM, on_alarm);
     alarm(240);
-    const char *q = getenv("GM_TEST_QUICK");
-    quick = q && *q && strcmp(q, "0") != 0;
-#ifdef GOMEM_SANITIZED
-    quick = true;
-#endif
+    quick = gm_test_quick();
     churn_bytes = quick ? (8u << 20) : (48u << 20);
     printf("test_gc_roots: %s\n", quick ? "quick" : "full");
     /* The heap's first object sits at the lowest arena's base, an address

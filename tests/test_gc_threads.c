@@ -305,11 +305,7 @@ static void part2(void) {
 }
 
 int main(void) {
-    const char *q = getenv("GM_TEST_QUICK");
-    quick = q && *q && strcmp(q, "0") != 0;
-#ifdef GOMEM_SANITIZED
-    quick = true;
-#endif
+    quick = gm_test_quick();
     seed = gm_test_seed("test_gc_threads");
     part1();
     if (GM_TEST_TSAN) {

@@ -46,8 +46,7 @@ static void *worker(void *arg) {
 }
 
 int main(void) {
-    const char *q = getenv("GM_TEST_QUICK");
-    if (q && *q && strcmp(q, "0") != 0)
+    if (gm_test_quick_env())
         iterations = 50000;
     gm_alloc(16); /* initialise the library (barrier registration) */
     pthread_t th[THREADS];
