@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gm.h"
+#include "gc/gc.h"
+#include "heap/heap.h"
+#include "task/task.h"
 
 gm_config gm_cfg = {
     .gc_percent = 100,
@@ -29,9 +31,6 @@ gm_config gm_cfg = {
 _Atomic int gm_initialized;
 static gm_mutex init_lock = GM_MUTEX_INIT;
 
-void gm_heap_init(void);
-void gm_gc_init(void);
-void gm_task_init(void);
 
 GM_NORETURN static void bad_setting(const char *name, const char *value, const char *forms) {
     gm_fatal("invalid %s=\"%s\": %s", name, value, forms);
@@ -162,9 +161,12 @@ void gm_init(void) {
     gm_mutex_lock(&init_lock);
     if (!atomic_load_explicit(&gm_initialized, memory_order_relaxed)) {
         read_environment();
-        gm_task_init(); /* GOMEM_DEBUG=stackcheck turns on the copy-stack send check */
+        /* Bottom layer first: each layer's init may register hooks with
+         * the ones below it. */
+        gm_threads_init();
         gm_heap_init();
         gm_gc_init();
+        gm_task_init(); /* GOMEM_DEBUG=stackcheck turns on the copy-stack send check */
         atomic_store_explicit(&gm_initialized, 1, memory_order_release);
         gm_mutex_unlock(&init_lock);
         /* The thread that initialises the library is registered at once. */

@@ -70,6 +70,21 @@
 
 /* ---------------------------------------------------------------- errors */
 
+/* GM_ASSERT(cond) states an invariant of a design comment.  It is compiled
+ * into debug and sanitizer builds (GM_ASSERTS=1, set by CMake) and out of
+ * release builds, where it costs nothing and does not evaluate cond.  A
+ * failure stops the program naming the invariant, the file and the line. */
+#ifndef GM_ASSERTS
+#define GM_ASSERTS 0
+#endif
+#if GM_ASSERTS
+#define GM_ASSERT(cond) \
+    (GM_LIKELY(cond) ? (void)0 : gm_assert_fail(#cond, __FILE__, __LINE__, __func__))
+#else
+#define GM_ASSERT(cond) ((void)sizeof(!(cond)))
+#endif
+GM_NORETURN void gm_assert_fail(const char *cond, const char *file, int line, const char *func);
+
 GM_NORETURN void gm_fatal(const char *fmt, ...) GM_PRINTF(1, 2);
 void gm_print(const char *fmt, ...) GM_PRINTF(1, 2); /* to stderr, no malloc */
 /* Writes at most n bytes of formatted text to buf; async-signal-safe subset
@@ -209,6 +224,28 @@ GM_INLINE void gm_lightlock_unlock(gm_lightlock *l) {
         gm_lightlock_wake(l);
 }
 
+/* The thread layer's start (pthread key, stop signal, barriers); from
+ * gm_init before the other layers' init. */
+void gm_threads_init(void);
+pid_t gm_os_gettid(void);
+
+/* Hooks of the upper layers on a thread's life.  on_register runs when a
+ * thread registers, before it joins the thread list; on_exit when it
+ * unregisters (at its exit or by gm_thread_unregister), before its record
+ * is freed, not with the world stopped.  Exit hooks run in the reverse
+ * order of registration, and layers register from the bottom up (heap,
+ * then scheduler), so the scheduler runs a thread's goroutines out before
+ * the heap takes back its cache.  Either may be NULL.  Registered from
+ * gm_init, before any thread registers. */
+typedef void (*gm_thread_hook)(gm_thread *t);
+void gm_thread_add_hooks(gm_thread_hook on_register, gm_thread_hook on_exit);
+/* Bytes the upper layers keep after each record (the heap's mcache, at
+ * t + 1); set once from gm_init. */
+void gm_thread_set_record_extra(size_t bytes);
+/* Frees the record of a thread that is gone (fork's child, for the threads
+ * that did not survive the fork). */
+void gm_thread_record_free(gm_thread *t);
+
 /* Returns this thread's record, registering the thread if needed. */
 gm_thread *gm_thread_self(void);
 GM_INLINE gm_thread *gm_thread_current(void) {
@@ -237,24 +274,13 @@ GM_INLINE void gm_nostop_exit(gm_thread *t) {
  * a blocking region is stopped outside any no-stop region. */
 extern gm_mutex gm_threads_lock;
 extern gm_thread *gm_threads; /* list head */
+void gm_stw_init(void); /* from gm_threads_init */
 void gm_stop_world(void);
 void gm_start_world(void);
 uint32_t gm_world_epoch(void); /* odd while the world is stopped */
 
-/* Stacks of parked goroutines (src/task).  Called with the world stopped;
- * calls scan(lo, hi, ctx) for each range of a thread's parked goroutine
- * stacks (and the memory that holds the save areas of copy stacks). */
+/* A callback that is given ranges of memory to scan. */
 typedef void (*gm_scan_fn)(const void *lo, const void *hi, void *ctx);
-void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx);
-/* Called with the world stopped during a collection: release the unused
- * pages of parked growable stacks. */
-void gm_task_shrink_stacks(gm_thread *t);
-/* Called when a registered thread unregisters (at its exit or by
- * gm_thread_unregister), before its record is freed; not with the world
- * stopped.  The scheduler runs or drops what the thread still has. */
-void gm_task_thread_exit(gm_thread *t);
-/* Resident and reserved bytes of goroutine stacks, as the kernel counts. */
-void gm_task_stack_stats(uint64_t *inuse, uint64_t *sys);
 
 /* ----------------------------------------------------------------- config */
 

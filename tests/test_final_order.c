@@ -14,13 +14,10 @@
 #include <stdatomic.h>
 
 #include "gm_test.h"
+#include "gc/specials.h" /* the bdwgc layer's finalizer modes */
 
 #define NOINLINE __attribute__((noinline))
 
-/* Internal: the bdwgc layer's finalizer modes (src/gc/special.c). */
-enum { GM_FIN_ORDERED = 0, GM_FIN_IGNORE_SELF = 1, GM_FIN_NO_ORDER = 2 };
-void gm_specials_set_finalizer(void *obj, gm_finalizer_fn fn, void *arg, int mode, gm_finalizer_fn *old_fn,
-                               void **old_arg);
 
 NOINLINE static void scrub(void) {
     volatile char buf[32768];

@@ -17,6 +17,7 @@
 #include "gm_test.h"
 #include "gm.h"
 #include "heap/heap.h"
+#include "heap/heap_for_gc.h"
 
 static gm_memstats ms;
 

@@ -11,11 +11,10 @@
 #include <stdatomic.h>
 
 #include "gm_test.h"
+#include "gc/specials.h" /* gm_specials_add_link, gm_specials_remove_link */
 
 #define NOINLINE __attribute__((noinline))
 
-int gm_specials_add_link(void **link, const void *obj, bool long_link);
-bool gm_specials_remove_link(void **link, const void *obj, bool long_link);
 
 NOINLINE static void scrub(void) {
     volatile char buf[32768];

@@ -16,7 +16,6 @@
  */
 #include <pthread.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "gc/gc.h"
@@ -33,14 +32,34 @@ static gm_note done_note;           /* waiters sleep on it */
 static gm_mutex start_lock = GM_MUTEX_INIT;
 static _Atomic bool collector_started;
 
-extern gm_mutex gm_span_records_lock, gm_roots_lock;
-gm_gcwork *gm_mark_root_work(void);
-uint64_t gm_mark_take_worker_cpu(void);
-void gm_mark_forget_workers(void);
-void gm_pacer_note_cpu(double fraction);
-void gm_threads_init(void);
-
 static void *collector_main(void *arg);
+
+static gm_gc_stack_hooks stack_hooks;
+
+void gm_gc_set_stack_hooks(const gm_gc_stack_hooks *h) {
+    stack_hooks = *h;
+}
+
+void gm_gc_stacks_scan(gm_thread *t, gm_scan_fn scan, void *ctx) {
+    if (stack_hooks.scan)
+        stack_hooks.scan(t, scan, ctx);
+}
+
+void gm_gc_stacks_shrink(gm_thread *t) {
+    if (stack_hooks.shrink)
+        stack_hooks.shrink(t);
+}
+
+void gm_gc_stacks_stats(uint64_t *inuse, uint64_t *sys) {
+    *inuse = *sys = 0;
+    if (stack_hooks.stats)
+        stack_hooks.stats(inuse, sys);
+}
+
+static void stacks_fork_lock(bool lock) {
+    if (stack_hooks.fork_lock)
+        stack_hooks.fork_lock(lock);
+}
 
 static void start_collector(void) {
     if (atomic_load_explicit(&collector_started, memory_order_acquire))
@@ -106,21 +125,6 @@ GM_API void gm_gc(void) {
     wait_sweep(target);
 }
 
-/* Calls fn on every in-use span; with the world stopped and mcaches flushed
- * every span is on a list. */
-static void for_each_span(void (*fn)(gm_span *, void *), void *ctx) {
-    for (int i = 0; i < GM_ALL_SPAN_CLASSES; i++) {
-        gm_mcentral *c = &gm_central[i];
-        gm_span *heads[4] = {&c->partial[0], &c->partial[1], &c->full[0], &c->full[1]};
-        for (int h = 0; h < 4; h++)
-            for (gm_span *s = heads[h]->next; s != heads[h]; s = s->next)
-                fn(s, ctx);
-    }
-    for (int k = 0; k < 2; k++)
-        for (gm_span *s = gm_large.set[k].next; s != &gm_large.set[k]; s = s->next)
-            fn(s, ctx);
-}
-
 typedef struct checkmark_state {
     uint64_t *saved;
     size_t pos, cap;
@@ -158,18 +162,18 @@ static void checkmark_compare(gm_span *s, void *ctx) {
 
 void gm_checkmark_verify(void) {
     checkmark_state st = {0};
-    for_each_span(checkmark_count, &st);
+    gm_heap_for_each_span(checkmark_count, &st);
     size_t bytes = (st.cap ? st.cap : 1) * sizeof(uint64_t);
     st.saved = gm_os_alloc(bytes);
     if (!st.saved)
         gm_fatal("gccheckmark: out of memory saving %zu bytes of mark bits", bytes);
-    for_each_span(checkmark_save, &st);
+    gm_heap_for_each_span(checkmark_save, &st);
     gm_gcwork *w = gm_mark_root_work();
     gm_roots_queue(w);
     uint64_t b, o;
     gm_mark_drain_parallel(1, &b, &o);
     st.pos = 0;
-    for_each_span(checkmark_compare, &st);
+    gm_heap_for_each_span(checkmark_compare, &st);
     gm_os_free(st.saved, bytes);
 }
 
@@ -236,8 +240,8 @@ static void run_cycle(bool forced) {
     uint64_t stack_inuse, stack_sys;
     for (gm_thread *t = gm_threads; t; t = t->next)
         if (t->sched)
-            gm_task_shrink_stacks(t);
-    gm_task_stack_stats(&stack_inuse, &stack_sys);
+            gm_gc_stacks_shrink(t);
+    gm_gc_stacks_stats(&stack_inuse, &stack_sys);
     atomic_store(&gm_hstats.heap_live, marked);
     tc.heap_end = tc.heap_start;
     atomic_fetch_add(&gm_heap.sweepgen, 2);
@@ -312,36 +316,21 @@ static void *collector_main(void *arg) {
  * through sweeping a span or editing a span's specials (the fork gate), and
  * every lock the allocator and the collector use is taken, so the child
  * finds them all free.  In the child only the forking thread exists. */
-void gm_specials_fork_lock(void);
-void gm_specials_fork_unlock(void);
-void gm_tiny_bounds_fork_lock(bool lock);
-void gm_task_fork_lock(bool lock);
-
 static void lock_all(void) {
     gm_mutex_lock(&gm_gc_lock);
     gm_mutex_lock(&start_lock);
     gm_mutex_lock(&gm_threads_lock);
     gm_forkgate_close();
     gm_mutex_lock(&gm_roots_lock);
-    gm_task_fork_lock(true);
-    gm_specials_fork_lock();
-    for (int i = 0; i < GM_ALL_SPAN_CLASSES; i++)
-        gm_mutex_lock(&gm_central[i].lock);
-    gm_mutex_lock(&gm_large.lock);
-    gm_mutex_lock(&gm_heap.lock);
-    gm_mutex_lock(&gm_span_records_lock);
-    gm_tiny_bounds_fork_lock(true);
+    stacks_fork_lock(true);
+    gm_specials_fork_lock(true);
+    gm_heap_fork_lock(true);
 }
 
 static void unlock_all(void) {
-    gm_tiny_bounds_fork_lock(false);
-    gm_mutex_unlock(&gm_span_records_lock);
-    gm_mutex_unlock(&gm_heap.lock);
-    gm_mutex_unlock(&gm_large.lock);
-    for (int i = GM_ALL_SPAN_CLASSES - 1; i >= 0; i--)
-        gm_mutex_unlock(&gm_central[i].lock);
-    gm_specials_fork_unlock();
-    gm_task_fork_lock(false);
+    gm_heap_fork_lock(false);
+    gm_specials_fork_lock(false);
+    stacks_fork_lock(false);
     gm_mutex_unlock(&gm_roots_lock);
     gm_forkgate_open();
     gm_mutex_unlock(&gm_threads_lock);
@@ -366,7 +355,7 @@ static void fork_child(void) {
             self->next->prev = self->prev;
         self->next = self->prev = NULL;
         self->pthread = pthread_self();
-        self->tid = (pid_t)syscall(SYS_gettid);
+        self->tid = gm_os_gettid();
     }
     atomic_store(&collector_started, false);
     atomic_store(&request_pending, 0);
@@ -375,7 +364,7 @@ static void fork_child(void) {
     while (gone) {
         gm_thread *next = gone->next;
         gm_mcache_release_all(gone->mcache);
-        gm_os_free(gone, sizeof(gm_thread) + sizeof(gm_mcache));
+        gm_thread_record_free(gone);
         gone = next;
     }
 }
@@ -383,7 +372,6 @@ static void fork_child(void) {
 void gm_gc_init(void) {
     gm_gcstats.start_ns = gm_nanotime();
     gm_gcstats.start_cpu_ns = gm_process_cputime();
-    gm_threads_init();
     gm_mark_init();
     gm_pacer_init();
     pthread_atfork(lock_all, unlock_all, fork_child);

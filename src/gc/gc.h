@@ -21,7 +21,9 @@
 #ifndef GM_GC_H
 #define GM_GC_H
 
+#include "gc/gc_for_heap.h"
 #include "heap/heap.h"
+#include "heap/heap_for_gc.h"
 
 /* A range of words to scan conservatively. */
 typedef struct gm_range {
@@ -66,11 +68,19 @@ void gm_scan_range(gm_gcwork *w, uintptr_t lo, uintptr_t hi);
 /* Runs the queued work to completion on nworkers threads (this one plus
  * helpers).  Returns the bytes marked. */
 void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *marked_objects);
+/* The collector thread's own work state, where roots are queued. */
+gm_gcwork *gm_mark_root_work(void);
+/* CPU time the helper workers spent since the last call. */
+uint64_t gm_mark_take_worker_cpu(void);
+/* After fork: the child has no worker threads. */
+void gm_mark_forget_workers(void);
 
 /* roots.c: queues every root range (world stopped). */
 void gm_roots_collect_segments(void);
 void gm_roots_queue(gm_gcwork *w);
 extern uint64_t gm_globals_bytes;
+uint64_t gm_roots_user_bytes(void); /* counted with the globals by the pacer */
+extern gm_mutex gm_roots_lock;      /* the user roots' table (fork takes it) */
 
 /* sweep.c */
 /* Packs span s's mark bytes for bitmap word w into bits, clearing them. */
@@ -81,8 +91,6 @@ void gm_sweep_all(void); /* sweeps every span that still needs it */
  * list, a span's specials) runs between enter and exit; cycle.c closes the
  * gate (holding gm_threads_lock) and waits for it to empty before fork, and
  * opens it after. */
-void gm_forkgate_enter(void);
-void gm_forkgate_exit(void);
 void gm_forkgate_close(void);
 void gm_forkgate_open(void);
 void gm_sweep_mark_done(uint32_t sweepgen); /* nothing left to sweep under sweepgen */
@@ -100,9 +108,36 @@ extern gm_pacer gm_pace;
 void gm_pacer_init(void);
 void gm_pacer_end_cycle(uint64_t marked, uint64_t stacks, uint64_t globals);
 void gm_pacer_recompute(void);
+/* The fraction of the machine's CPU the last cycle used (for the limit's
+ * CPU cap). */
+void gm_pacer_note_cpu(double fraction);
+
+/* Goroutine stacks, the scheduler's side of a collection.  The collector
+ * calls no upper layer by name: the scheduler registers these from
+ * gm_task_init (before any goroutine exists); until then there are no
+ * goroutine stacks and the calls do nothing.
+ *   scan       world stopped: calls scan(lo, hi, ctx) for each range of
+ *              thread t's parked goroutine stacks (and the memory that
+ *              holds copy stacks' save areas);
+ *   shrink     world stopped: releases unused pages of t's parked stacks;
+ *   stats      resident and reserved bytes of goroutine stacks;
+ *   fork_lock  takes (true) or releases the scheduler's locks for fork. */
+typedef struct gm_gc_stack_hooks {
+    void (*scan)(gm_thread *t, gm_scan_fn scan, void *ctx);
+    void (*shrink)(gm_thread *t);
+    void (*stats)(uint64_t *inuse, uint64_t *sys);
+    void (*fork_lock)(bool lock);
+} gm_gc_stack_hooks;
+void gm_gc_set_stack_hooks(const gm_gc_stack_hooks *h);
+void gm_gc_stacks_scan(gm_thread *t, gm_scan_fn scan, void *ctx);
+void gm_gc_stacks_shrink(gm_thread *t);
+void gm_gc_stacks_stats(uint64_t *inuse, uint64_t *sys);
 
 /* cycle.c */
+void gm_gc_init(void); /* once, from gm_init */
 void gm_gc_request(bool forced);
+/* Waits until the count of finished cycles passes `after`. */
+void gm_gc_wait_cycle(uint32_t after);
 extern _Atomic int gm_gc_pressure;
 extern _Atomic uint32_t gm_gc_cycles_done;
 
@@ -134,7 +169,8 @@ typedef struct gm_trace_cycle {
 } gm_trace_cycle;
 void gm_gctrace_print(const gm_trace_cycle *c);
 
-/* Finalizers, cleanups, weak handles (special.c and friends).
+/* Finalizers, cleanups, weak handles (special_steps.c; specials.h has the
+ * rest).
  * gm_specials_after_mark runs with the world stopped once marking has
  * drained: it clears the weak handles of unmarked objects, queues the
  * cleanups of unmarked objects, marks what unmarked finalizable objects
@@ -148,6 +184,8 @@ bool gm_specials_after_mark(gm_gcwork *w);
 void gm_specials_after_cycle(void);
 void gm_specials_sweep(gm_span *s);
 void gm_specials_counts(uint64_t *fin_queued, uint64_t *fin_run, uint64_t *cln_queued, uint64_t *cln_run);
+/* fork: takes (lock) or releases every lock of the specials' files. */
+void gm_specials_fork_lock(bool lock);
 
 /* Checkmark mode: re-marks with the world stopped and dies on a miss. */
 void gm_checkmark_verify(void);

@@ -29,7 +29,6 @@
 #define MIN_HEAP ((uint64_t)4 << 20)
 
 gm_pacer gm_pace;
-uint64_t gm_roots_user_bytes(void);
 
 static uint64_t last_stacks, last_globals;
 static double recent_gc_cpu_fraction;
@@ -101,8 +100,6 @@ void gm_gc_on_heap_growth(void) {
     if (live > hard_goal(atomic_load_explicit(&gm_pace.goal, memory_order_relaxed)))
         atomic_store_explicit(&gm_gc_pressure, 1, memory_order_relaxed);
 }
-
-void gm_gc_wait_cycle(uint32_t after);
 
 void gm_gc_after_alloc(void) {
     if (!atomic_load_explicit(&gm_gc_pressure, memory_order_relaxed))

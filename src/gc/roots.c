@@ -13,7 +13,7 @@
  * when it stopped (its registers were spilled below that, by the kernel's
  * signal frame or by setjmp) up to the top of the stack it runs on; a
  * thread in a blocking region from the point where it entered it.  Parked
- * goroutines' stacks come from the scheduler (gm_task_scan_stacks).
+ * goroutines' stacks come from the scheduler (gm_gc_stacks_scan).
  *
  * User roots: ranges added with gm_add_roots, kept in a growable array.
  */
@@ -32,8 +32,6 @@ gm_mutex gm_roots_lock = GM_MUTEX_INIT;
 #define roots_lock gm_roots_lock
 static gm_range *user_roots;
 static size_t nuser_roots, cap_user_roots;
-
-gm_gcwork *gm_mark_root_work(void);
 
 static int segment_callback(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
@@ -96,7 +94,7 @@ static void queue_thread(gm_gcwork *w, gm_thread *t) {
                  (unsigned long)t->id, (int)t->tid, sp, t->stack_lo, t->stack_hi);
     gm_gcwork_push(w, lo, hi);
     if (t->sched)
-        gm_task_scan_stacks(t, push_range, w);
+        gm_gc_stacks_scan(t, push_range, w);
 }
 
 void gm_roots_queue(gm_gcwork *w) {

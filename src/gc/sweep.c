@@ -16,8 +16,6 @@
 
 _Atomic uint64_t gm_swept_spans;
 
-void gm_specials_sweep(gm_span *s); /* finalizers, weak handles: gc/special.c */
-
 static uint64_t low_mask(unsigned n) {
     return n >= 64 ? ~0ull : ((1ull << n) - 1);
 }
@@ -43,8 +41,15 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
     uint32_t sg = atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire);
     uint32_t expected = sg - 2;
     if (!atomic_compare_exchange_strong_explicit(&s->sweepgen, &expected, sg - 1, memory_order_acq_rel,
-                                                 memory_order_relaxed))
+                                                 memory_order_relaxed)) {
+        /* Not ours to sweep: swept, being swept, or (never) stale by more
+         * than one cycle. */
+        GM_ASSERT(expected == sg || expected == sg - 1);
         return false;
+    }
+    GM_ASSERT(atomic_load_explicit(&s->state, memory_order_relaxed) == GM_SPAN_INUSE);
+    GM_ASSERT(!s->cached && s->list == GM_LIST_NONE); /* the sweeper owns it */
+    GM_ASSERT(atomic_load_explicit(&s->freeindex, memory_order_relaxed) == 0);
     if (__atomic_load_n(&s->specials, __ATOMIC_ACQUIRE))
         gm_specials_sweep(s);
     uint64_t reclaimed = 0;
@@ -60,8 +65,11 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
         live += (uint32_t)__builtin_popcountll(now);
         atomic_store_explicit(&s->alloc_bits[w], now, memory_order_relaxed);
     }
+    GM_ASSERT(live <= s->nelems);
+    GM_ASSERT(atomic_load_explicit(&s->nfreed, memory_order_relaxed) >= applied);
     atomic_fetch_sub_explicit(&s->nfreed, applied, memory_order_acq_rel);
     s->nalloc = (uint16_t)live;
+    GM_ASSERT(gm_span_count_alloc(s) == live); /* the bitmap agrees with the count */
     if (reclaimed || applied)
         s->needzero = true;
     bool large = gm_spanclass_sizeclass(s->spanclass) == 0;
@@ -82,87 +90,55 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
     return true;
 }
 
-/* Sweeps every span of one mcentral's unswept lists, or, with a budget,
- * until *pages_wanted pages have gone back to the page heap. */
-static void sweep_central_until(gm_mcentral *c, size_t *pages_wanted) {
-    unsigned swept = (atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire) / 2) % 2;
-    unsigned unswept = swept ^ 1;
-    for (int which = 0; which < 2; which++) {
-        gm_span *head = which == 0 ? &c->partial[unswept] : &c->full[unswept];
-        for (;;) {
-            if (pages_wanted && *pages_wanted == 0)
-                return;
-            gm_forkgate_enter();
-            gm_mutex_lock(&c->lock);
-            if (gm_list_empty(head)) {
-                gm_mutex_unlock(&c->lock);
-                gm_forkgate_exit();
-                break;
-            }
-            gm_span *s = head->next;
-            gm_list_remove(s);
-            s->list = GM_LIST_NONE;
-            gm_mutex_unlock(&c->lock);
-            size_t npages = s->npages;
-            bool freed;
-            gm_sweep_span(s, &freed);
-            if (freed) {
-                gm_forkgate_exit();
-                if (pages_wanted)
-                    *pages_wanted -= npages < *pages_wanted ? npages : *pages_wanted;
-                continue;
-            }
-            gm_mutex_lock(&c->lock);
-            bool room = s->nalloc < s->nelems || atomic_load_explicit(&s->nfreed, memory_order_acquire) > 0;
-            s->list = room ? GM_LIST_PARTIAL : GM_LIST_FULL;
-            s->list_set = (uint8_t)swept;
-            gm_list_push(room ? &c->partial[swept] : &c->full[swept], s);
-            gm_mutex_unlock(&c->lock);
-            gm_forkgate_exit();
-        }
-    }
+/* A set of span lists to sweep: an mcentral's, or the large objects'. */
+typedef struct sweep_lists {
+    gm_mcentral *central; /* NULL: the large objects' spans */
+} sweep_lists;
+
+static gm_span *take_unswept(sweep_lists l) {
+    return l.central ? gm_mcentral_take_unswept(l.central) : gm_large_take_unswept();
 }
 
-static void sweep_large_until(size_t *pages_wanted) {
-    unsigned swept = (atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire) / 2) % 2;
-    gm_span *head = &gm_large.set[swept ^ 1];
+static void put_swept(sweep_lists l, gm_span *s) {
+    if (l.central)
+        gm_mcentral_put_swept(l.central, s);
+    else
+        gm_large_put_swept(s);
+}
+
+/* Sweeps every unswept span of l, or, with a budget, until *pages_wanted
+ * pages have gone back to the page heap.  A span is off every list while
+ * it is swept: that runs inside the fork gate. */
+static void sweep_until(sweep_lists l, size_t *pages_wanted) {
     for (;;) {
         if (pages_wanted && *pages_wanted == 0)
             return;
         gm_forkgate_enter();
-        gm_mutex_lock(&gm_large.lock);
-        if (gm_list_empty(head)) {
-            gm_mutex_unlock(&gm_large.lock);
+        gm_span *s = take_unswept(l);
+        if (!s) {
             gm_forkgate_exit();
             return;
         }
-        gm_span *s = head->next;
-        gm_list_remove(s);
-        s->list = GM_LIST_NONE;
-        gm_mutex_unlock(&gm_large.lock);
         size_t npages = s->npages;
         bool freed;
         gm_sweep_span(s, &freed);
-        if (freed) {
-            gm_forkgate_exit();
-            if (pages_wanted)
-                *pages_wanted -= npages < *pages_wanted ? npages : *pages_wanted;
-            continue;
-        }
-        gm_mutex_lock(&gm_large.lock);
-        s->list = GM_LIST_LARGE;
-        s->list_set = (uint8_t)swept;
-        gm_list_push(&gm_large.set[swept], s);
-        gm_mutex_unlock(&gm_large.lock);
+        if (!freed)
+            put_swept(l, s);
         gm_forkgate_exit();
+        if (freed && pages_wanted)
+            *pages_wanted -= npages < *pages_wanted ? npages : *pages_wanted;
     }
+}
+
+static void sweep_everything_until(size_t *pages_wanted) {
+    sweep_until((sweep_lists){NULL}, pages_wanted);
+    for (int i = 0; i < GM_ALL_SPAN_CLASSES && (!pages_wanted || *pages_wanted); i++)
+        sweep_until((sweep_lists){&gm_central[i]}, pages_wanted);
 }
 
 void gm_sweep_all(void) {
     uint32_t sg = atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire);
-    sweep_large_until(NULL);
-    for (int i = 0; i < GM_ALL_SPAN_CLASSES; i++)
-        sweep_central_until(&gm_central[i], NULL);
+    sweep_everything_until(NULL);
     gm_sweep_mark_done(sg);
 }
 
@@ -184,9 +160,7 @@ bool gm_sweep_reclaim(size_t npages) {
     if (atomic_load_explicit(&sweep_done_gen, memory_order_acquire) == sg)
         return false;
     size_t wanted = npages;
-    sweep_large_until(&wanted);
-    for (int i = 0; i < GM_ALL_SPAN_CLASSES && wanted; i++)
-        sweep_central_until(&gm_central[i], &wanted);
+    sweep_everything_until(&wanted);
     if (wanted)
         gm_sweep_mark_done(sg);
     return wanted < npages;

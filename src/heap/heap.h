@@ -172,18 +172,17 @@ typedef struct gm_mheap {
 } gm_mheap;
 extern gm_mheap gm_heap;
 
+/* The swept one of the two sweep sets of span lists (mcentral's, the large
+ * objects'): finishing a cycle adds 2 to sweepgen, which turns every swept
+ * list into an unswept one without touching a span. */
+GM_INLINE unsigned gm_heap_swept_set(void) {
+    return (atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire) / 2) % 2;
+}
+
+void gm_heap_init(void);       /* malloc.c: the heap's lists, once */
+void gm_heap_init_lists(void); /* mheap.c */
 gm_span *gm_heap_alloc_span(size_t npages, uint8_t spanclass); /* in use, swept */
 void gm_heap_free_span(gm_span *s);
-/* Sweeps unswept spans until npages pages are free again (gc/sweep.c);
- * false if sweeping freed no span. */
-bool gm_sweep_reclaim(size_t npages);
-void gm_forkgate_enter(void); /* gc/forkgate.c */
-void gm_forkgate_exit(void);
-/* Returns free pages to the OS until at most keep bytes of free, committed,
- * not-yet-released pages remain.  Returns bytes released. */
-/* Releases free pages beyond keep bytes of idle memory, from runs free for
- * at least min_idle_gens sweep generations (2 per cycle); returns bytes. */
-uint64_t gm_heap_scavenge(uint64_t keep, uint32_t min_idle_gens);
 void gm_heap_idle_bytes(uint64_t *idle, uint64_t *released);
 
 /* span.c */
@@ -200,11 +199,17 @@ uint32_t gm_span_count_alloc(gm_span *s);
 /* The tiny object that p points into: its start and its size, or false if p
  * is in no object of its 16-byte block. */
 bool gm_tiny_object(gm_span *s, uintptr_t p, uintptr_t *start, size_t *size);
+/* A tiny span's bounds map goes back to its pool when the span is freed. */
+void gm_tiny_bounds_free(gm_span *s);
+/* Span records come from a pool under this lock (span.c). */
+extern gm_mutex gm_span_records_lock;
+/* fork: the tiny bounds maps' pool lock (span.c). */
+void gm_tiny_bounds_fork_lock(bool lock);
 
 /* --------------------------------------------------------------- mcentral */
 
 /* Two sets of lists per span class, swept and unswept; which is which flips
- * every cycle (set index = sweepgen / 2 % 2 is the swept one). */
+ * every cycle (gm_heap_swept_set). */
 typedef struct gm_mcentral {
     gm_mutex lock;
     uint8_t spanclass;
@@ -212,6 +217,8 @@ typedef struct gm_mcentral {
     gm_span full[2];    /* sentinels: spans without */
 } gm_mcentral;
 extern gm_mcentral gm_central[GM_ALL_SPAN_CLASSES];
+
+void gm_mcentral_init(void);
 
 gm_span *gm_mcentral_cache_span(gm_mcentral *c);
 void gm_mcentral_uncache_span(gm_mcentral *c, gm_span *s);
@@ -285,13 +292,11 @@ typedef struct gm_heap_stats {
 extern gm_heap_stats gm_hstats;
 
 void *gm_alloc_large(size_t size, bool noscan);
-/* Drops the finalizers, cleanups and weak handles of the object at base,
- * which gm_free is releasing (src/gc/special.c). */
-void gm_specials_free(gm_span *s, uintptr_t base);
-/* Sweeps span s if it needs it (claims it first).  Returns true if it swept
- * it; *freed_span is set if the span became empty and was freed. */
-bool gm_sweep_span(gm_span *s, bool *freed_span);
-/* The collector's hook on the allocation slow path (src/gc/pacer.c). */
-void gm_gc_on_heap_growth(void);
+/* Puts a new large object's span on the swept set (mcentral.c). */
+void gm_large_add(gm_span *s);
+/* gm_free of a large object: takes its span off the large set and returns
+ * true, or false if the sweeper holds it (the sweeper then sees the free
+ * bit). */
+bool gm_large_remove(gm_span *s);
 
 #endif /* GM_HEAP_H */

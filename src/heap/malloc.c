@@ -22,19 +22,31 @@
 #include <errno.h>
 #include <string.h>
 
+#include "gc/gc_for_heap.h"
 #include "heap/heap.h"
 
 gm_heap_stats gm_hstats;
 gm_large_spans gm_large;
 
-void gm_heap_init_lists(void);
-void gm_mcentral_init(void);
+/* A thread's mcache follows its record (gm_thread_set_record_extra). */
+static void thread_registered(gm_thread *t) {
+    t->mcache = (gm_mcache *)(t + 1);
+    gm_mcache_init(t->mcache);
+}
+
+static void thread_exiting(gm_thread *t) {
+    gm_nostop_enter(t);
+    gm_mcache_release_all(t->mcache);
+    gm_nostop_exit(t);
+}
 
 void gm_heap_init(void) {
     gm_heap_init_lists();
     gm_mcentral_init();
     gm_list_init(&gm_large.set[0]);
     gm_list_init(&gm_large.set[1]);
+    gm_thread_set_record_extra(sizeof(gm_mcache));
+    gm_thread_add_hooks(thread_registered, thread_exiting);
 }
 
 GM_INLINE uint32_t size_to_class(size_t size) {
@@ -157,18 +169,10 @@ void *gm_alloc_large(size_t size, bool noscan) {
     atomic_fetch_add_explicit(&gm_hstats.large_alloc_bytes, bytes, memory_order_relaxed);
     atomic_fetch_add_explicit(&gm_hstats.total_alloc, bytes, memory_order_relaxed);
     atomic_fetch_add_explicit(&gm_hstats.heap_live, bytes, memory_order_relaxed);
-    gm_mutex_lock(&gm_large.lock);
-    unsigned set = (atomic_load_explicit(&gm_heap.sweepgen, memory_order_relaxed) / 2) % 2;
-    s->list = GM_LIST_LARGE;
-    s->list_set = (uint8_t)set;
-    gm_list_push(&gm_large.set[set], s);
-    gm_mutex_unlock(&gm_large.lock);
+    gm_large_add(s);
     gm_gc_on_heap_growth();
     return (void *)s->base;
 }
-
-void gm_gc_after_alloc(void); /* pacer: wait or assist outside the no-stop region */
-extern _Atomic int gm_gc_pressure;
 
 GM_NOINLINE static void *alloc_slow(size_t size, bool noscan) {
     gm_ensure_init();
@@ -277,16 +281,8 @@ static void free_large(gm_span *s) {
     atomic_fetch_add_explicit(&gm_hstats.large_free_bytes, bytes, memory_order_relaxed);
     atomic_fetch_add_explicit(&gm_hstats.bytes_freed, bytes, memory_order_relaxed);
     atomic_fetch_sub_explicit(&gm_hstats.heap_live, bytes, memory_order_relaxed);
-    gm_mutex_lock(&gm_large.lock);
-    if (s->list != GM_LIST_LARGE) {
-        /* The sweeper holds it; it sees the free bit. */
-        gm_mutex_unlock(&gm_large.lock);
-        return;
-    }
-    gm_list_remove(s);
-    s->list = GM_LIST_NONE;
-    gm_mutex_unlock(&gm_large.lock);
-    gm_heap_free_span(s);
+    if (gm_large_remove(s)) /* else the sweeper holds it; it sees the free bit */
+        gm_heap_free_span(s);
 }
 
 GM_API void gm_free(void *p) {

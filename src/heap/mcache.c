@@ -12,6 +12,7 @@
  * count as allocated; what is left unallocated is subtracted when the span
  * is given back.
  */
+#include "gc/gc_for_heap.h"
 #include "heap/heap.h"
 
 gm_span gm_empty_span;

@@ -12,7 +12,8 @@
  * the page heap.  A span on a list belongs to the list: whoever pops it
  * under the lock owns it until it pushes it back or caches it.
  */
-#include "heap/heap.h"
+#include "gc/gc_for_heap.h"
+#include "heap/heap_for_gc.h"
 
 gm_mcentral gm_central[GM_ALL_SPAN_CLASSES];
 
@@ -27,11 +28,11 @@ void gm_mcentral_init(void) {
     }
 }
 
-static inline unsigned swept_set(void) {
-    return (atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire) / 2) % 2;
-}
-
 static void push(gm_mcentral *c, gm_span *s, bool partial, unsigned set) {
+    GM_ASSERT(s->list == GM_LIST_NONE);       /* on one list at a time */
+    GM_ASSERT(s->spanclass == c->spanclass);  /* on its own class's lists */
+    GM_ASSERT(!s->cached);                    /* a cached span is on no list */
+    GM_ASSERT(atomic_load_explicit(&s->state, memory_order_relaxed) == GM_SPAN_INUSE);
     s->list = partial ? GM_LIST_PARTIAL : GM_LIST_FULL;
     s->list_set = (uint8_t)set;
     gm_list_push(partial ? &c->partial[set] : &c->full[set], s);
@@ -41,9 +42,15 @@ static gm_span *pop(gm_span *head) {
     if (gm_list_empty(head))
         return NULL;
     gm_span *s = head->next;
+    GM_ASSERT(s->list == GM_LIST_PARTIAL || s->list == GM_LIST_FULL);
     gm_list_remove(s);
     s->list = GM_LIST_NONE;
     return s;
+}
+
+/* Room for an allocation: a free slot now, or frees waiting to be applied. */
+static bool has_room(gm_span *s) {
+    return s->nalloc < s->nelems || atomic_load_explicit(&s->nfreed, memory_order_acquire) > 0;
 }
 
 /* Prepares a span the caller owns for allocation: applies pending frees and
@@ -53,6 +60,7 @@ static bool prepare(gm_span *s) {
     s->nalloc = (uint16_t)gm_span_count_alloc(s);
     atomic_store_explicit(&s->freeindex, 0, memory_order_relaxed);
     gm_span_refill_cache(s);
+    GM_ASSERT(s->nalloc <= s->nelems);
     return s->nalloc < s->nelems;
 }
 
@@ -69,7 +77,7 @@ gm_span *gm_mcentral_cache_span(gm_mcentral *c) {
 
 static gm_span *cache_span(gm_mcentral *c) {
     gm_mutex_lock(&c->lock);
-    unsigned swept = swept_set(), unswept = swept ^ 1;
+    unsigned swept = gm_heap_swept_set(), unswept = swept ^ 1;
     gm_span *s;
     while ((s = pop(&c->partial[swept])) != NULL) {
         if (prepare(s))
@@ -88,7 +96,7 @@ static gm_span *cache_span(gm_mcentral *c) {
                 continue;
             if (prepare(s))
                 goto have;
-            push(c, s, false, swept_set());
+            push(c, s, false, gm_heap_swept_set());
         }
     }
     gm_mutex_unlock(&c->lock);
@@ -110,8 +118,7 @@ void gm_mcentral_uncache_span(gm_mcentral *c, gm_span *s) {
     s->nalloc = (uint16_t)gm_span_count_alloc(s);
     gm_mutex_lock(&c->lock);
     s->cached = false;
-    bool room = s->nalloc < s->nelems || atomic_load_explicit(&s->nfreed, memory_order_acquire) > 0;
-    push(c, s, room, swept_set());
+    push(c, s, has_room(s), gm_heap_swept_set());
     gm_mutex_unlock(&c->lock);
 }
 
@@ -145,13 +152,105 @@ static void span_freed(gm_mcentral *c, gm_span *s) {
         }
         gm_mutex_lock(&c->lock);
         s->nalloc = (uint16_t)gm_span_count_alloc(s);
-        push(c, s, true, swept_set());
+        push(c, s, true, gm_heap_swept_set());
         gm_mutex_unlock(&c->lock);
         return;
     }
     if (s->list == GM_LIST_FULL) {
         gm_list_remove(s);
+        s->list = GM_LIST_NONE;
         push(c, s, true, s->list_set);
     }
     gm_mutex_unlock(&c->lock);
+}
+
+/* ------------------------------------------------------- the sweeper's side */
+
+gm_span *gm_mcentral_take_unswept(gm_mcentral *c) {
+    gm_mutex_lock(&c->lock);
+    unsigned unswept = gm_heap_swept_set() ^ 1;
+    gm_span *s = pop(&c->partial[unswept]);
+    if (!s)
+        s = pop(&c->full[unswept]);
+    gm_mutex_unlock(&c->lock);
+    return s;
+}
+
+void gm_mcentral_put_swept(gm_mcentral *c, gm_span *s) {
+    gm_mutex_lock(&c->lock);
+    push(c, s, has_room(s), gm_heap_swept_set());
+    gm_mutex_unlock(&c->lock);
+}
+
+/* Large objects' spans: one list per sweep set, under gm_large.lock. */
+
+void gm_large_add(gm_span *s) {
+    gm_mutex_lock(&gm_large.lock);
+    GM_ASSERT(s->list == GM_LIST_NONE);
+    unsigned set = gm_heap_swept_set();
+    s->list = GM_LIST_LARGE;
+    s->list_set = (uint8_t)set;
+    gm_list_push(&gm_large.set[set], s);
+    gm_mutex_unlock(&gm_large.lock);
+}
+
+void gm_large_put_swept(gm_span *s) {
+    gm_large_add(s);
+}
+
+gm_span *gm_large_take_unswept(void) {
+    gm_mutex_lock(&gm_large.lock);
+    gm_span *head = &gm_large.set[gm_heap_swept_set() ^ 1], *s = NULL;
+    if (!gm_list_empty(head)) {
+        s = head->next;
+        GM_ASSERT(s->list == GM_LIST_LARGE);
+        gm_list_remove(s);
+        s->list = GM_LIST_NONE;
+    }
+    gm_mutex_unlock(&gm_large.lock);
+    return s;
+}
+
+bool gm_large_remove(gm_span *s) {
+    gm_mutex_lock(&gm_large.lock);
+    bool listed = s->list == GM_LIST_LARGE;
+    if (listed) {
+        gm_list_remove(s);
+        s->list = GM_LIST_NONE;
+    }
+    gm_mutex_unlock(&gm_large.lock);
+    return listed;
+}
+
+/* ------------------------------------------------------------ whole heap */
+
+void gm_heap_for_each_span(void (*fn)(gm_span *, void *), void *ctx) {
+    for (int i = 0; i < GM_ALL_SPAN_CLASSES; i++) {
+        gm_mcentral *c = &gm_central[i];
+        gm_span *heads[4] = {&c->partial[0], &c->partial[1], &c->full[0], &c->full[1]};
+        for (int h = 0; h < 4; h++)
+            for (gm_span *s = heads[h]->next; s != heads[h]; s = s->next)
+                fn(s, ctx);
+    }
+    for (int k = 0; k < 2; k++)
+        for (gm_span *s = gm_large.set[k].next; s != &gm_large.set[k]; s = s->next)
+            fn(s, ctx);
+}
+
+void gm_heap_fork_lock(bool lock) {
+    if (lock) {
+        for (int i = 0; i < GM_ALL_SPAN_CLASSES; i++)
+            gm_mutex_lock(&gm_central[i].lock);
+        gm_mutex_lock(&gm_large.lock);
+        gm_mutex_lock(&gm_heap.lock);
+        gm_mutex_lock(&gm_span_records_lock);
+        gm_tiny_bounds_fork_lock(true);
+    } else {
+        gm_tiny_bounds_fork_lock(false);
+        gm_mutex_unlock(&gm_span_records_lock);
+        gm_mutex_unlock(&gm_heap.lock);
+        gm_mutex_unlock(&gm_large.lock);
+        for (int i = GM_ALL_SPAN_CLASSES - 1; i >= 0; i--)
+            gm_mutex_unlock(&gm_central[i].lock);
+    }
 }

@@ -20,6 +20,7 @@
  */
 #include <string.h>
 
+#include "gc/gc_for_heap.h"
 #include "heap/heap.h"
 
 #define COMMIT_STEP ((size_t)2 << 20)
@@ -281,7 +282,6 @@ gm_span *gm_heap_alloc_span(size_t npages, uint8_t spanclass) {
     return r;
 }
 
-void gm_tiny_bounds_free(gm_span *s);
 
 void gm_heap_free_span(gm_span *s) {
     gm_tiny_bounds_free(s);

@@ -13,7 +13,6 @@
 
 #define RECORD_CHUNK (256 * 1024)
 
-void gm_tiny_bounds_free(gm_span *s);
 
 gm_mutex gm_span_records_lock = GM_MUTEX_INIT;
 #define records_lock gm_span_records_lock

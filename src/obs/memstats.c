@@ -34,7 +34,7 @@ GM_API void gm_read_memstats(gm_memstats *m) {
     m->heap_sys = atomic_load(&gm_heap.sys);
     m->heap_inuse = atomic_load(&gm_heap.inuse);
     gm_heap_idle_bytes(&m->heap_idle, &m->heap_released);
-    gm_task_stack_stats(&m->stack_inuse, &m->stack_sys);
+    gm_gc_stacks_stats(&m->stack_inuse, &m->stack_sys);
     m->sys = m->heap_sys + m->stack_sys + atomic_load(&gm_heap.meta);
     m->next_gc = atomic_load(&gm_pace.goal);
     if (m->next_gc == UINT64_MAX)

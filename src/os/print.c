@@ -163,3 +163,7 @@ void gm_fatal(const char *fmt, ...) {
     gm_write_stderr(buf, total);
     abort();
 }
+
+void gm_assert_fail(const char *cond, const char *file, int line, const char *func) {
+    gm_fatal("invariant violated: %s (%s:%d, in %s)", cond, file, line, func);
+}

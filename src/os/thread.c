@@ -2,10 +2,13 @@
  * thread.c - registering the threads whose stacks the collector scans.
  *
  * A thread is registered the first time it calls into the allocator (or
- * with gm_thread_register): its record, with its mcache, comes from
- * anonymous memory and joins the global list under gm_threads_lock.  A
- * pthread key's destructor unregisters it when it exits: its cached spans go
- * back to the mcentrals and the record leaves the list.  The collector holds
+ * with gm_thread_register): its record, followed by the bytes the upper
+ * layers asked for (the heap's mcache), comes from anonymous memory and
+ * joins the global list under gm_threads_lock.  A pthread key's destructor
+ * unregisters it when it exits: the upper layers' exit hooks run (the
+ * scheduler's, then the heap's, which returns the cached spans to the
+ * mcentrals) and the record leaves the list.  This file calls no upper
+ * layer by name: the heap and the scheduler register their hooks.  The collector holds
  * gm_threads_lock for the whole stop, so the list does not change under it.
  *
  * gm_thread_create waits until the new thread is registered, so heap
@@ -17,7 +20,6 @@
 #include <unistd.h>
 
 #include "gm.h"
-#include "heap/heap.h"
 
 __thread gm_thread *gm_tls_thread __attribute__((tls_model("initial-exec")));
 gm_mutex gm_threads_lock = GM_MUTEX_INIT;
@@ -25,8 +27,34 @@ gm_thread *gm_threads;
 static pthread_key_t exit_key;
 static _Atomic uint64_t next_thread_id = 1;
 
-void gm_stw_init(void);
-void gm_task_thread_exit(gm_thread *t);
+#define MAX_THREAD_HOOKS 4
+static gm_thread_hook register_hooks[MAX_THREAD_HOOKS], exit_hooks[MAX_THREAD_HOOKS];
+static int nhooks;
+static size_t record_extra;
+
+void gm_thread_add_hooks(gm_thread_hook on_register, gm_thread_hook on_exit) {
+    if (nhooks == MAX_THREAD_HOOKS)
+        gm_fatal("more than %d thread hooks registered", MAX_THREAD_HOOKS);
+    register_hooks[nhooks] = on_register;
+    exit_hooks[nhooks] = on_exit;
+    nhooks++;
+}
+
+void gm_thread_set_record_extra(size_t bytes) {
+    record_extra = bytes;
+}
+
+static size_t record_size(void) {
+    return sizeof(gm_thread) + record_extra;
+}
+
+void gm_thread_record_free(gm_thread *t) {
+    gm_os_free(t, record_size());
+}
+
+pid_t gm_os_gettid(void) {
+    return (pid_t)syscall(SYS_gettid);
+}
 
 static void thread_exit_destructor(void *arg);
 
@@ -62,15 +90,16 @@ gm_thread *gm_thread_self(void) {
     if (t)
         return t;
     gm_ensure_init();
-    size_t size = sizeof(gm_thread) + sizeof(gm_mcache);
+    size_t size = record_size();
     t = gm_os_alloc(size);
     if (!t)
         gm_fatal("out of memory registering a thread (%zu bytes)", size);
     t->pthread = pthread_self();
-    t->tid = (pid_t)syscall(SYS_gettid);
+    t->tid = gm_os_gettid();
     t->id = atomic_fetch_add(&next_thread_id, 1);
-    t->mcache = (gm_mcache *)(t + 1);
-    gm_mcache_init(t->mcache);
+    for (int i = 0; i < nhooks; i++)
+        if (register_hooks[i])
+            register_hooks[i](t);
     find_stack(t);
     gm_mutex_lock(&gm_threads_lock);
     t->next = gm_threads;
@@ -84,10 +113,9 @@ gm_thread *gm_thread_self(void) {
 }
 
 static void unregister(gm_thread *t) {
-    gm_task_thread_exit(t);
-    gm_nostop_enter(t);
-    gm_mcache_release_all(t->mcache);
-    gm_nostop_exit(t);
+    for (int i = nhooks - 1; i >= 0; i--)
+        if (exit_hooks[i])
+            exit_hooks[i](t);
     gm_mutex_lock(&gm_threads_lock);
     if (t->prev)
         t->prev->next = t->next;
@@ -98,7 +126,7 @@ static void unregister(gm_thread *t) {
     gm_tls_thread = NULL;
     gm_mutex_unlock(&gm_threads_lock);
     pthread_setspecific(exit_key, NULL);
-    gm_os_free(t, sizeof(gm_thread) + sizeof(gm_mcache));
+    gm_thread_record_free(t);
 }
 
 static void thread_exit_destructor(void *arg) {

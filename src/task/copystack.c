@@ -39,10 +39,6 @@
  * may set it directly afterwards. */
 bool gm_copystack_check;
 
-void gm_task_init(void) {
-    gm_copystack_check = gm_cfg.stackcheck;
-}
-
 #define GM_G0_STACK ((size_t)1 << 20)
 
 bool gm_copystack_init(gm_task_sched *s) {

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/gc.h"
 #include "task/task.h"
 
 __thread gm_task_sched *gm_tls_sched;
@@ -50,6 +51,18 @@ void gm_task_fork_lock(bool lock) {
         gm_mutex_unlock(&gm_scheds_lock);
 }
 gm_task_sched *gm_scheds;
+
+void gm_task_init(void) {
+    gm_copystack_check = gm_cfg.stackcheck;
+    gm_thread_add_hooks(NULL, gm_task_thread_exit);
+    static const gm_gc_stack_hooks hooks = {
+        .scan = gm_task_scan_stacks,
+        .shrink = gm_task_shrink_stacks,
+        .stats = gm_task_stack_stats,
+        .fork_lock = gm_task_fork_lock,
+    };
+    gm_gc_set_stack_hooks(&hooks);
+}
 
 static _Atomic int64_t goid_next = 1;
 static bool fibers; /* running under ThreadSanitizer; set once */

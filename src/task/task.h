@@ -221,7 +221,18 @@ gm_entry gm_g0_loop(gm_g *g0);
 bool gm_copystack_on_shared(gm_task_sched *s, const void *p, size_t n);
 void gm_copystack_check_send(const void *elem, size_t n, const void *chan);
 extern bool gm_copystack_check; /* follows gm_cfg.stackcheck from gm_task_init */
-void gm_task_init(void);          /* from gm_init, after the environment is read */
+/* From gm_init, after the environment is read and the layers below are
+ * up: registers the scheduler's hooks with the thread layer and the
+ * collector. */
+void gm_task_init(void);
+
+/* sched.c: the hooks gm_task_init registers (gm.h's thread hooks and gc.h's
+ * stack hooks say when each is called). */
+void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx);
+void gm_task_shrink_stacks(gm_thread *t);
+void gm_task_stack_stats(uint64_t *inuse, uint64_t *sys);
+void gm_task_thread_exit(gm_thread *t);
+void gm_task_fork_lock(bool lock);
 
 /* timer.c */
 void gm_timer_add(gm_task_sched *s, gm_g *g);

@@ -1,0 +1,38 @@
+/*
+ * gc_for_heap.h - what the heap calls in the collector, and nothing else.
+ *
+ * The heap and the collector are one machine, as Go's mheap and mgc are:
+ * the heap's slow paths must sweep before reusing memory, tell the pacer
+ * that the heap grew, keep fork out of half-done list edits, and drop the
+ * specials of an object that gm_free releases.  These are all the calls
+ * that go that way; heap/heap_for_gc.h lists the other direction.
+ */
+#ifndef GM_GC_FOR_HEAP_H
+#define GM_GC_FOR_HEAP_H
+
+#include "heap/heap.h"
+
+/* sweep.c: sweeps span s if it needs it (claims it first).  Returns true if
+ * it swept it; *freed_span is set if the span became empty and was freed. */
+bool gm_sweep_span(gm_span *s, bool *freed_span);
+/* sweep.c: sweeps unswept spans until npages pages are free again (Go's
+ * reclaim); false if sweeping freed no span. */
+bool gm_sweep_reclaim(size_t npages);
+
+/* pacer.c: the heap grew (a span was handed out); may request a cycle. */
+void gm_gc_on_heap_growth(void);
+/* pacer.c: after an allocation's no-stop region: wait for the collector or
+ * assist it, when gm_gc_pressure says so. */
+void gm_gc_after_alloc(void);
+/* Nonzero while allocation must take the slow path to meet the collector. */
+extern _Atomic int gm_gc_pressure;
+
+/* forkgate.c: work that fork must not split runs between enter and exit. */
+void gm_forkgate_enter(void);
+void gm_forkgate_exit(void);
+
+/* special_steps.c: drops the finalizers, cleanups and weak handles of the
+ * object at base, which gm_free is releasing. */
+void gm_specials_free(gm_span *s, uintptr_t base);
+
+#endif /* GM_GC_FOR_HEAP_H */
