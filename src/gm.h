@@ -102,6 +102,27 @@ void gm_os_release(void *p, size_t size);         /* give back the range */
 void gm_os_dontneed(void *p, size_t size);        /* pages to zero, RSS down */
 void *gm_os_alloc(size_t size);                   /* read/write, zeroed */
 void gm_os_free(void *p, size_t size);
+/* guard + size bytes, read/write and committed on touch, the lowest guard
+ * bytes PROT_NONE; returns the start of the guard, NULL with errno. */
+void *gm_os_map_guarded(size_t guard, size_t size);
+size_t gm_os_resident(const void *lo, const void *hi); /* bytes, page aligned range */
+bool gm_os_page_resident(const void *p);
+/* The process's memory maps and the kernel's limit on them
+ * (vm.max_map_count); -1 if unknown (src/os/proc.c). */
+long gm_os_map_count(void);
+long gm_os_max_map_count(void);
+
+/* Signals for the upper layers (src/os/signal.c).  gm_os_on_segv installs
+ * a SIGSEGV handler that runs on the alternate signal stack and calls fn
+ * with the fault address; if fn returns, the fault goes to the handler that
+ * was installed before (or the default action), so other users of SIGSEGV
+ * keep working.  Installed once, the first call's fn wins.
+ * gm_os_altstack_add gives the calling thread an alternate signal stack of
+ * at least size bytes unless it has one (returns the memory it mapped, to
+ * pass to gm_os_altstack_remove, or NULL); */
+void gm_os_on_segv(void (*fn)(void *addr));
+void *gm_os_altstack_add(size_t size, size_t *mapped);
+void gm_os_altstack_remove(void *stack, size_t mapped);
 size_t gm_os_page_size(void);
 int gm_os_ncpu(void);
 uint64_t gm_nanotime(void);  /* monotonic */

@@ -16,7 +16,6 @@
  */
 #include <pthread.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "gc/gc.h"
 

@@ -1,12 +1,15 @@
 /*
- * vm.c - virtual memory: the only place gomem calls mmap and friends.
+ * vm.c - virtual memory: every mapping gomem makes (heap arenas, metadata,
+ * goroutine stacks), and what the kernel says is resident.
  *
  * The heap reserves address space PROT_NONE with MAP_NORESERVE (it costs
  * nothing but address space) and commits it read/write as spans are handed
  * out; idle pages go back to the kernel with MADV_DONTNEED, which keeps the
  * mapping (so no new VMA is made) and makes the pages read as zero again.
  * Metadata that is not heap (span records, thread records) comes from
- * gm_os_alloc, plain anonymous memory.
+ * gm_os_alloc, plain anonymous memory.  A goroutine stack is one mapping,
+ * read/write and MAP_NORESERVE, whose lowest guard bytes are PROT_NONE
+ * (two kernel maps).
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -62,6 +65,43 @@ void *gm_os_alloc(size_t size) {
 
 void gm_os_free(void *p, size_t size) {
     munmap(p, size);
+}
+
+void *gm_os_map_guarded(size_t guard, size_t size) {
+    size_t total = guard + size;
+    char *base = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED)
+        return NULL;
+    if (mprotect(base, guard, PROT_NONE) != 0) {
+        int err = errno;
+        munmap(base, total);
+        errno = err;
+        return NULL;
+    }
+    return base;
+}
+
+size_t gm_os_resident(const void *lo, const void *hi) {
+    size_t page = gm_os_page_size();
+    unsigned char vec[1024];
+    size_t n = 0;
+    for (const char *p = lo; p < (const char *)hi;) {
+        size_t pages = (size_t)((const char *)hi - p) / page;
+        if (pages > sizeof vec)
+            pages = sizeof vec;
+        if (pages == 0 || mincore((void *)p, pages * page, vec) != 0)
+            return n * page;
+        for (size_t i = 0; i < pages; i++)
+            n += vec[i] & 1;
+        p += pages * page;
+    }
+    return n * page;
+}
+
+bool gm_os_page_resident(const void *p) {
+    unsigned char v = 0;
+    return mincore((void *)((uintptr_t)p & ~(uintptr_t)(gm_os_page_size() - 1)), 1, &v) == 0 && (v & 1);
 }
 
 size_t gm_os_page_size(void) {

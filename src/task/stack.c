@@ -17,7 +17,8 @@
  * unused (the used part is under a quarter of what is resident, as Go
  * shrinks at < 1/4 use); the mapping stays, so the pages come back on demand.
  *
- * Resident bytes are what the kernel says (mincore), never estimates.
+ * Resident bytes are what the kernel says (mincore), never estimates.  The
+ * mappings and the kernel's answers come from src/os/vm.c.
  *
  * The two maps per stack meet the kernel's vm.max_map_count (65530 by
  * default), which then caps a process near 32 K growable stacks; when mmap
@@ -25,31 +26,20 @@
  * as the way out.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "task/task.h"
 
 _Atomic uint64_t gm_stack_reserved; /* bytes mapped for stacks, guards included */
 
 bool gm_stack_alloc(size_t max, char **lo, char **hi) {
-    size_t total = GM_STACK_GUARD + max;
-    char *base = mmap(NULL, total, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (base == MAP_FAILED) {
-        gm_stack_report_map_error(max, errno);
-        return false;
-    }
-    if (mprotect(base, GM_STACK_GUARD, PROT_NONE) != 0) {
+    char *base = gm_os_map_guarded(GM_STACK_GUARD, max);
+    if (!base) {
         int err = errno;
-        munmap(base, total);
         gm_stack_report_map_error(max, err);
         errno = err;
         return false;
     }
+    size_t total = GM_STACK_GUARD + max;
     atomic_fetch_add_explicit(&gm_stack_reserved, total, memory_order_relaxed);
     *lo = base + GM_STACK_GUARD;
     *hi = base + total;
@@ -58,26 +48,13 @@ bool gm_stack_alloc(size_t max, char **lo, char **hi) {
 
 void gm_stack_free(char *lo, char *hi) {
     size_t total = (size_t)(hi - lo) + GM_STACK_GUARD;
-    munmap(lo - GM_STACK_GUARD, total);
+    gm_os_free(lo - GM_STACK_GUARD, total);
     atomic_fetch_sub_explicit(&gm_stack_reserved, total, memory_order_relaxed);
 }
 
-/* Resident bytes of [lo, hi), page aligned, as mincore reports them. */
+/* Resident bytes of [lo, hi), page aligned, as the kernel reports them. */
 size_t gm_stack_resident(const char *lo, const char *hi) {
-    size_t page = gm_os_page_size();
-    unsigned char vec[1024];
-    size_t n = 0;
-    for (const char *p = lo; p < hi;) {
-        size_t pages = (size_t)(hi - p) / page;
-        if (pages > sizeof vec)
-            pages = sizeof vec;
-        if (mincore((void *)p, pages * page, vec) != 0)
-            return n;
-        for (size_t i = 0; i < pages; i++)
-            n += vec[i] & 1;
-        p += pages * page;
-    }
-    return n * page;
+    return gm_os_resident(lo, hi);
 }
 
 void gm_stack_shrink(char *lo, char *hi, const char *sp) {
@@ -88,50 +65,21 @@ void gm_stack_shrink(char *lo, char *hi, const char *sp) {
         return;
     /* Cheap test first: resident stacks are contiguous from the top, so if
      * the page just below the kept part is not resident, nothing below is. */
-    unsigned char v = 0;
-    if (mincore(below - page, page, &v) != 0 || !(v & 1))
+    if (!gm_os_page_resident(below - page))
         return;
     size_t unused = gm_stack_resident(lo, below);
     size_t used = (size_t)(hi - below);
     if (used < (used + unused) / 4)
-        madvise(lo, (size_t)(below - lo), MADV_DONTNEED);
+        gm_os_dontneed(lo, (size_t)(below - lo));
 }
 
 /* A pooled stack keeps its top page (the next goroutine's first frames). */
 void gm_stack_release_all_but_top(char *lo, char *hi) {
     size_t page = gm_os_page_size();
     char *below = hi - page;
-    unsigned char v = 0;
-    if (below <= lo || mincore(below - page, page, &v) != 0 || !(v & 1))
+    if (below <= lo || !gm_os_page_resident(below - page))
         return;
-    madvise(lo, (size_t)(below - lo), MADV_DONTNEED);
-}
-
-static long read_long_file(const char *path) {
-    char buf[64];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
-    return strtol(buf, NULL, 10);
-}
-
-static long count_maps(void) {
-    char buf[4096];
-    long lines = 0;
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0)
-        for (ssize_t i = 0; i < n; i++)
-            lines += buf[i] == '\n';
-    close(fd);
-    return lines;
+    gm_os_dontneed(lo, (size_t)(below - lo));
 }
 
 /* Says why a stack could not be had, once per process: the map count limit
@@ -140,8 +88,8 @@ void gm_stack_report_map_error(size_t size, int err) {
     static _Atomic int reported;
     if (err != ENOMEM || atomic_exchange(&reported, 1))
         return;
-    long limit = read_long_file("/proc/sys/vm/max_map_count");
-    long maps = count_maps();
+    long limit = gm_os_max_map_count();
+    long maps = gm_os_map_count();
     if (limit > 0 && maps >= 0 && maps + 64 >= limit)
         gm_print("gomem: cannot map a %zu-byte goroutine stack: the process has %ld memory maps "
                  "and the kernel's limit vm.max_map_count is %ld (each growable stack takes 2); "
