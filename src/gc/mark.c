@@ -29,6 +29,7 @@ _Atomic uintptr_t gm_heap_arena_lo = UINTPTR_MAX, gm_heap_arena_hi;
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t list_cond = PTHREAD_COND_INITIALIZER;
 static gm_workbuf *full_list, *empty_list;
+static size_t nbufs; /* buffers ever made: all are on empty_list between drains */
 static int nwaiting, nactive;
 static bool mark_done;
 static _Atomic int waiting_hint;
@@ -52,6 +53,9 @@ static gm_workbuf *get_empty(void) {
         b = gm_os_alloc(sizeof(gm_workbuf));
         if (!b)
             gm_fatal("out of memory for mark work buffers (%zu bytes)", sizeof(gm_workbuf));
+        pthread_mutex_lock(&list_lock);
+        nbufs++;
+        pthread_mutex_unlock(&list_lock);
     }
     b->n = 0;
     b->next = NULL;
@@ -83,6 +87,7 @@ GM_NOINLINE static void push_slow(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
 
 GM_INLINE void push(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
     gm_workbuf *b = w->buf;
+    GM_ASSERT(!b || b->n <= GM_WORKBUF_ENTRIES);
     if (GM_LIKELY(b && b->n < GM_WORKBUF_ENTRIES)) {
         b->r[b->n++] = (gm_range){lo, hi};
         return;
@@ -354,6 +359,19 @@ void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *mark
         pthread_cond_wait(&workers_done_cond, &workers_lock);
     workers_wanted = 0;
     pthread_mutex_unlock(&workers_lock);
+#if GM_ASSERTS
+    /* Marking ended with no work anywhere: every buffer is back on the
+     * empty list, none full, none held by a worker. */
+    pthread_mutex_lock(&list_lock);
+    GM_ASSERT(full_list == NULL && mark_done);
+    size_t nempty = 0;
+    for (gm_workbuf *b = empty_list; b; b = b->next)
+        nempty++;
+    for (int i = 0; i < nworkers; i++)
+        GM_ASSERT(worker_work[i].buf == NULL);
+    GM_ASSERT(nempty == nbufs);
+    pthread_mutex_unlock(&list_lock);
+#endif
     uint64_t bytes = 0, objects = 0;
     for (int i = 0; i < nworkers; i++) {
         bytes += worker_work[i].marked_bytes;

@@ -261,9 +261,11 @@ void gm_special_list_insert(gm_special_list *l, gm_special *r) {
         pp = &(*pp)->next;
     r->next = *pp;
     *pp = r;
+    GM_ASSERT(r->next && gm_special_key(r) < gm_special_key(r->next)); /* kept in key order */
 }
 
 void gm_special_list_unlink(gm_special_list *l, gm_special *prev, gm_special *r) {
+    GM_ASSERT(prev ? prev->next == r : l->first == r); /* prev is r's predecessor */
     gm_special_list_count(l, r, -1);
     if (prev)
         prev->next = r->next;

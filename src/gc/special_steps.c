@@ -244,6 +244,7 @@ static bool decide(gm_gcwork *w) {
     gm_finq_counts c = {0, 0};
     for (; l; l = next) {
         next = l->reg_next;
+        gm_special_list_check(l);
         decide_span(w, l->span, l, &c);
         gm_special_list_release_if_empty(l->span, l);
     }

@@ -79,6 +79,8 @@ static size_t committed_part(uintptr_t base, size_t size) {
 }
 
 static void insert_free(gm_span *s) {
+    GM_ASSERT(s->npages > 0 && s->list == GM_LIST_NONE);
+    GM_ASSERT(s->nwords == 1); /* a free run's record has one bitmap word */
     atomic_store_explicit(&s->state, GM_SPAN_FREE, memory_order_release);
     s->list = GM_LIST_HEAP_FREE;
     set_span_ends(s);
@@ -86,12 +88,17 @@ static void insert_free(gm_span *s) {
 }
 
 static void remove_free(gm_span *s) {
+    GM_ASSERT(s->list == GM_LIST_HEAP_FREE);
+    GM_ASSERT(atomic_load_explicit(&s->state, memory_order_relaxed) == GM_SPAN_FREE);
     gm_list_remove(s);
     s->list = GM_LIST_NONE;
 }
 
 /* Merges free span b into free span a (b directly follows a). */
 static void merge_into(gm_span *a, gm_span *b) {
+    GM_ASSERT(a->base + (a->npages << GM_PAGE_SHIFT) == b->base); /* adjacent */
+    GM_ASSERT(a->list == GM_LIST_NONE && b->list == GM_LIST_NONE);
+    GM_ASSERT(arena_of(a->base) && arena_of(b->base)); /* both in the heap (a run may span arenas) */
     if (a->scavenged != b->scavenged) {
         /* Count the released pages of the merged run as not released. */
         gm_span *r = a->scavenged ? a : b;
@@ -284,6 +291,8 @@ gm_span *gm_heap_alloc_span(size_t npages, uint8_t spanclass) {
 
 
 void gm_heap_free_span(gm_span *s) {
+    GM_ASSERT(atomic_load_explicit(&s->state, memory_order_relaxed) == GM_SPAN_INUSE);
+    GM_ASSERT(s->list == GM_LIST_NONE && !s->cached && !s->specials);
     gm_tiny_bounds_free(s);
     gm_mutex_lock(&gm_heap.lock);
     size_t bytes = s->npages << GM_PAGE_SHIFT;
@@ -315,6 +324,16 @@ void gm_heap_free_span(gm_span *s) {
         remove_free(next);
         merge_into(f, next);
     }
+#if GM_ASSERTS
+    /* Coalescing is complete: no free run touches f on either side. */
+    gm_span *below = arena_of(f->base - 1) ? gm_span_of_raw(f->base - 1) : NULL;
+    GM_ASSERT(!below || below == f || atomic_load_explicit(&below->state, memory_order_relaxed) != GM_SPAN_FREE ||
+              below->base + (below->npages << GM_PAGE_SHIFT) != f->base);
+    uintptr_t end = f->base + (f->npages << GM_PAGE_SHIFT);
+    gm_span *above = arena_of(end) ? gm_span_of_raw(end) : NULL;
+    GM_ASSERT(!above || atomic_load_explicit(&above->state, memory_order_relaxed) != GM_SPAN_FREE ||
+              above->base != end);
+#endif
     insert_free(f);
     gm_mutex_unlock(&gm_heap.lock);
 }

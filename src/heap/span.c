@@ -152,6 +152,7 @@ static uint64_t low_mask(unsigned n) {
 
 void gm_span_fold_freeindex(gm_span *s) {
     unsigned fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
+    GM_ASSERT(fi <= s->nelems);
     for (unsigned w = 0; w * 64 < fi; w++) {
         uint64_t m = low_mask(fi - w * 64);
         uint64_t a = atomic_load_explicit(&s->alloc_bits[w], memory_order_relaxed);
@@ -170,9 +171,11 @@ uint32_t gm_span_apply_frees(gm_span *s) {
             continue;
         uint64_t f = atomic_exchange_explicit(&s->free_bits[w], 0, memory_order_acq_rel);
         uint64_t a = atomic_load_explicit(&s->alloc_bits[w], memory_order_relaxed);
+        GM_ASSERT((f & ~a) == 0); /* only allocated slots are freed (freeindex was folded) */
         atomic_store_explicit(&s->alloc_bits[w], a & ~f, memory_order_relaxed);
         applied += (uint32_t)__builtin_popcountll(f);
     }
+    GM_ASSERT(atomic_load_explicit(&s->nfreed, memory_order_relaxed) >= applied);
     atomic_fetch_sub_explicit(&s->nfreed, applied, memory_order_acq_rel);
     s->needzero = true;
     return applied;
@@ -180,6 +183,7 @@ uint32_t gm_span_apply_frees(gm_span *s) {
 
 void gm_span_refill_cache(gm_span *s) {
     unsigned fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
+    GM_ASSERT(fi <= s->nelems);
     uint64_t a = atomic_load_explicit(&s->alloc_bits[fi >> 6], memory_order_relaxed);
     s->alloc_cache = ~a >> (fi & 63);
 }

@@ -39,7 +39,20 @@ GM_API gm_chan *gm_chan_make(size_t elem_size, size_t cap) {
 
 /* With c locked: completes a send if a receiver waits or the buffer has
  * room; *wake is the goroutine to ready once unlocked. */
+/* The ring's invariants, with c locked: len <= cap, positions inside the
+ * ring and len apart; a receiver waits only on an empty buffer, a sender
+ * only on a full one. */
+static void chan_check(const gm_chan *c) {
+    GM_ASSERT(c->len <= c->cap);
+    GM_ASSERT(c->cap == 0 || (c->recvx < c->cap && c->sendx < c->cap));
+    GM_ASSERT(c->cap == 0 || (c->recvx + c->len) % c->cap == c->sendx);
+    GM_ASSERT(!c->recvq.first || c->len == 0);
+    GM_ASSERT(!c->sendq.first || c->len == c->cap || c->closed);
+    (void)c;
+}
+
 bool gm_chan_send_locked(gm_chan *c, const void *elem, gm_g **wake) {
+    chan_check(c);
     gm_sudog *sg = gm_waitq_pop(&c->recvq);
     if (sg) {
         gm_elem_copy(sg->elem, elem, c->elem_size);
@@ -60,6 +73,7 @@ bool gm_chan_send_locked(gm_chan *c, const void *elem, gm_g **wake) {
 /* With c locked: completes a receive from a waiting sender, the buffer, or
  * a closed channel (*ok false). */
 bool gm_chan_recv_locked(gm_chan *c, void *elem, bool *ok, gm_g **wake) {
+    chan_check(c);
     gm_sudog *sg = gm_waitq_pop(&c->sendq);
     if (sg) {
         if (c->cap == 0) {

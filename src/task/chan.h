@@ -34,6 +34,8 @@ GM_INLINE char *gm_chan_slot(gm_chan *c, size_t i) {
 }
 
 GM_INLINE void gm_waitq_push(gm_waitq *q, gm_sudog *sg) {
+    GM_ASSERT(!sg->prev && q->first != sg); /* on one queue, once (next may be stale: select_winner shares it) */
+    GM_ASSERT(!q->first == !q->last);
     sg->next = NULL;
     sg->prev = q->last;
     if (q->last)
@@ -44,6 +46,8 @@ GM_INLINE void gm_waitq_push(gm_waitq *q, gm_sudog *sg) {
 }
 
 GM_INLINE void gm_waitq_unlink(gm_waitq *q, gm_sudog *sg) {
+    GM_ASSERT(sg->prev ? sg->prev->next == sg : q->first == sg);
+    GM_ASSERT(sg->next ? sg->next->prev == sg : q->last == sg);
     if (sg->prev)
         sg->prev->next = sg->next;
     else

@@ -246,6 +246,9 @@ void gm_sched_release_dead(gm_task_sched *s) {
 /* ------------------------------------------------------------- queues */
 
 GM_INLINE void runq_put(gm_task_sched *s, gm_g *g) {
+    GM_ASSERT(g->status == GM_G_RUNNABLE || g->status == GM_G_NEW); /* only runnable g's queue */
+    GM_ASSERT(g->sched == s);                                       /* never migrates */
+    GM_ASSERT(!s->runq_tail == !s->runq_head);
     g->next = NULL;
     if (s->runq_tail)
         s->runq_tail->next = g;
@@ -327,6 +330,7 @@ GM_NOINLINE static gm_g *pick_next(gm_task_sched *s) {
             gm_timer_run(s, gm_nanotime());
         gm_g *g = s->runq_head;
         if (g) {
+            GM_ASSERT(g->status == GM_G_RUNNABLE || g->status == GM_G_NEW);
             s->runq_head = g->next;
             if (!s->runq_head)
                 s->runq_tail = NULL;
