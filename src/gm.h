@@ -1,9 +1,12 @@
 /*
- * gm.h - the internal types and calls shared by gomem's subsystems.
+ * gm.h - the ground floor's header: what every layer shares.
  *
- * One header for all internal types (as mimalloc keeps them), so that each
- * subsystem's .c files see the same definitions.  Nothing here is public:
- * include/gomem.h is the API.
+ * The common macros (GM_ASSERT among them), the os layer's calls (virtual
+ * memory, locks, futexes, barriers, signals, threads, stopping the world)
+ * and the configuration.  Each upper layer has its own header beside its
+ * sources (heap/heap.h, gc/gc.h, task/task.h), and the heap and collector
+ * declare the calls between them in gc/gc_for_heap.h and
+ * heap/heap_for_gc.h.  Nothing here is public: include/gomem.h is the API.
  *
  * Naming: gm_ is the prefix of everything; the domain words come from Go's
  * runtime and mean one thing everywhere:
