@@ -4,7 +4,7 @@
  * The names and forms mirror Go's: GOMEM_GC is GOGC (a percent or "off"),
  * GOMEM_LIMIT is GOMEMLIMIT (bytes with an optional B/KiB/MiB/GiB/TiB suffix,
  * or "off"), GOMEM_PROCS is the number of mark workers, GOMEM_DEBUG a comma
- * list of key=value (gctrace=1, gccheckmark=1, stackcheck=1, cleanupcheck=1).  GOMEM_STACK and
+ * list of key=value (gctrace=1, gccheckmark=1, gcstoptheworld=1, stackcheck=1, cleanupcheck=1).  GOMEM_STACK and
  * GOMEM_STACK_MAX choose the default goroutine stack kind and limit.
  *
  * A value that does not parse is not guessed at: start-up stops with a
@@ -75,7 +75,7 @@ static bool parse_bytes(const char *s, long long *out) {
 
 static void parse_debug(const char *value) {
     static const char forms[] =
-        "expected a comma-separated list of gctrace=0|1, gccheckmark=0|1, stackcheck=0|1, cleanupcheck=0|1";
+        "expected a comma-separated list of gctrace=0|1, gccheckmark=0|1, gcstoptheworld=0|1, stackcheck=0|1, cleanupcheck=0|1";
     const char *p = value;
     while (*p) {
         const char *comma = strchr(p, ',');
@@ -96,6 +96,8 @@ static void parse_debug(const char *value) {
             gm_cfg.gctrace = v != 0;
         else if (strcmp(item, "gccheckmark") == 0)
             gm_cfg.gccheckmark = v != 0;
+        else if (strcmp(item, "gcstoptheworld") == 0)
+            gm_cfg.gcstoptheworld = v != 0;
         else if (strcmp(item, "stackcheck") == 0)
             gm_cfg.stackcheck = v != 0;
         else if (strcmp(item, "cleanupcheck") == 0)
@@ -164,6 +166,7 @@ void gm_init(void) {
         /* Bottom layer first: each layer's init may register hooks with
          * the ones below it. */
         gm_threads_init();
+        gm_dirty_init(!gm_cfg.gcstoptheworld);
         gm_heap_init();
         gm_gc_init();
         gm_task_init(); /* GOMEM_DEBUG=stackcheck turns on the copy-stack send check */

@@ -115,6 +115,20 @@ bool gm_os_page_resident(const void *p);
 long gm_os_map_count(void);
 long gm_os_max_map_count(void);
 
+/* Dirty-page tracking (src/os/dirty.c): userfaultfd asynchronous
+ * write-protect plus PAGEMAP_SCAN.  gm_dirty_init decides once, at start,
+ * whether the kernel supports it (wanted false: do not use it);
+ * gm_dirty_register arms tracking on a reserved range (an arena) for good;
+ * gm_dirty_collect calls fn on each run of pages in [lo, hi) (which must
+ * be registered) written since the last call, re-protecting them, and
+ * returns their bytes (fn may be NULL: just reset). */
+void gm_dirty_init(bool wanted);
+bool gm_dirty_available(void);
+const char *gm_dirty_unavailable_reason(void);
+bool gm_dirty_register(void *p, size_t size);
+uint64_t gm_dirty_collect(uintptr_t lo, uintptr_t hi, void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx),
+                          void *ctx);
+
 /* Signals for the upper layers (src/os/signal.c).  gm_os_on_segv installs
  * a SIGSEGV handler that runs on the alternate signal stack and calls fn
  * with the fault address; if fn returns, the fault goes to the handler that
@@ -314,6 +328,7 @@ typedef struct gm_config {
     int procs;
     bool gctrace;
     bool gccheckmark;
+    bool gcstoptheworld; /* mark with the world stopped even where the kernel tracks writes */
     bool stackcheck;   /* copy stacks: a channel send of a pointer into a shared stack is fatal */
     bool cleanupcheck; /* cleanups: catch an arg that reaches its object */
     int stack_kind;       /* GM_STACK_GROWABLE or GM_STACK_COPY */

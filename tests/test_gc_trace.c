@@ -150,8 +150,11 @@ int main(int argc, char **argv) {
         CHECK(pct >= 0 && pct <= 100, "collector CPU share %ld%%:\n  %s", pct, line);
         long x = group_long(line, m, G_X), y = group_long(line, m, G_Y), z = group_long(line, m, G_Z);
         long goal = group_long(line, m, G_GOAL);
-        CHECK(z <= x + 1 && z <= y + 1, "live heap %ld MB above the heap at start %ld or end %ld:\n  %s", z, x, y,
-              line);
+        /* Live is what marking found, at most the heap when marking ended;
+         * with concurrent marking the program allocates meanwhile, so the
+         * heap at the start bounds nothing. */
+        (void)x;
+        CHECK(z <= y + 1, "live heap %ld MB above the heap when marking ended, %ld MB:\n  %s", z, y, line);
         CHECK(goal >= z, "goal %ld MB below the live heap %ld MB:\n  %s", goal, z, line);
         CHECK(group_long(line, m, G_PROCS) == 2, "GOMEM_PROCS=2 but the line says:\n  %s", line);
         if (m[G_FORCED].rm_so >= 0) {

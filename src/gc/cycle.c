@@ -200,9 +200,53 @@ static void scavenge_after_cycle(uint32_t n) {
     gm_heap_scavenge(retain > inuse ? retain - inuse : 0, 4);
 }
 
+static void scan_root_now(const void *lo, const void *hi, void *ctx) {
+    if ((uintptr_t)hi > (uintptr_t)lo)
+        gm_scan_now(ctx, (uintptr_t)lo, (uintptr_t)hi);
+}
+
+/* Marks what is left on w and what it reaches, and the specials' steps,
+ * with the world stopped; returns the bytes and objects it marked. */
+static void mark_to_the_end(gm_gcwork *w, uint64_t *bytes, uint64_t *objects) {
+    uint64_t b, o;
+    gm_mark_drain_parallel(gm_cfg.procs, &b, &o);
+    *bytes += b;
+    *objects += o;
+    while (gm_specials_after_mark(w)) {
+        gm_mark_drain_parallel(gm_cfg.procs, &b, &o);
+        *bytes += b;
+        *objects += o;
+    }
+}
+
+/* The concurrent part of a cycle, between the two stops: the world runs,
+ * new objects are allocated black, and the mark workers (a quarter of
+ * GOMEM_PROCS, at least one, as Go's background workers) drain what the
+ * roots reached; then rescan rounds of written pages while they shrink. */
+#define MAX_RESCAN_ROUNDS 4
+static void mark_concurrently(gm_gcwork *w, uint64_t *bytes, uint64_t *objects, uint64_t *rescanned) {
+    int workers = gm_cfg.procs / 4 > 1 ? gm_cfg.procs / 4 : 1;
+    uint64_t b, o, last = UINT64_MAX;
+    gm_mark_drain_parallel(workers, &b, &o);
+    *bytes += b;
+    *objects += o;
+    for (int round = 0; round < MAX_RESCAN_ROUNDS; round++) {
+        uint64_t written = gm_concurrent_rescan(w);
+        *rescanned += written;
+        gm_mark_drain_parallel(workers, &b, &o);
+        *bytes += b;
+        *objects += o;
+        /* Stop when a round no longer shrinks the work, or it is small. */
+        if (written <= (64u << 10) || written >= last)
+            break;
+        last = written;
+    }
+}
+
 static void run_cycle(bool forced) {
     gm_trace_cycle tc;
     memset(&tc, 0, sizeof tc);
+    bool concurrent = gm_dirty_available();
     uint64_t t0 = gm_nanotime(), c0 = gm_thread_cputime();
     gm_mutex_lock(&gm_gc_lock);
     gm_mutex_lock(&gm_threads_lock);
@@ -217,22 +261,43 @@ static void run_cycle(bool forced) {
     gm_sweep_all();
     for (gm_thread *t = gm_threads; t; t = t->next)
         gm_mcache_release_all(t->mcache);
-    uint64_t t2 = gm_nanotime(), c2 = gm_thread_cputime();
-
-    /* Mark. */
     gm_gcwork *w = gm_mark_root_work();
-    gm_roots_queue(w);
-    uint64_t marked, objects;
-    gm_mark_drain_parallel(gm_cfg.procs, &marked, &objects);
-    while (gm_specials_after_mark(w)) {
-        uint64_t more_bytes, more_objects;
-        gm_mark_drain_parallel(gm_cfg.procs, &more_bytes, &more_objects);
-        marked += more_bytes;
-        objects += more_objects;
+    uint64_t marked = 0, objects = 0, rescanned = 0;
+    uint64_t stop1_ns = 0, t2, c2, t3, c3;
+    if (concurrent) {
+        /* Arm: every page protected again, new objects black, the roots
+         * scanned now (they are rescanned whole at the end), the world
+         * restarted. */
+        gm_concurrent_reset();
+        atomic_store(&gm_black_bytes, 0);
+        atomic_fetch_or(&gm_gc_pressure, GM_PRESSURE_BLACK);
+        gm_roots_enumerate(scan_root_now, w);
+        gm_start_world();
+        gm_mutex_unlock(&gm_threads_lock);
+        t2 = gm_nanotime(), c2 = gm_thread_cputime();
+        stop1_ns = t2 - t1;
+        mark_concurrently(w, &marked, &objects, &rescanned);
+        /* Mark termination: the roots again, the pages written since the
+         * last round, and everything they reach. */
+        gm_mutex_lock(&gm_threads_lock);
+        t3 = gm_nanotime(), c3 = gm_thread_cputime();
+        gm_roots_collect_segments();
+        t1 = gm_nanotime();
+        gm_roots_queue(w);
+        rescanned += gm_concurrent_rescan(w);
+        mark_to_the_end(w, &marked, &objects);
+        for (gm_thread *t = gm_threads; t; t = t->next)
+            gm_mcache_release_all(t->mcache);
+        atomic_fetch_and(&gm_gc_pressure, ~GM_PRESSURE_BLACK);
+        marked += atomic_exchange(&gm_black_bytes, 0);
+    } else {
+        t2 = gm_nanotime(), c2 = gm_thread_cputime();
+        gm_roots_queue(w);
+        mark_to_the_end(w, &marked, &objects);
+        t3 = gm_nanotime(), c3 = gm_thread_cputime();
     }
     if (gm_cfg.gccheckmark)
         gm_checkmark_verify();
-    uint64_t t3 = gm_nanotime(), c3 = gm_thread_cputime();
     uint64_t worker_cpu = gm_mark_take_worker_cpu();
 
     /* Mark termination. */
@@ -241,15 +306,16 @@ static void run_cycle(bool forced) {
         if (t->sched)
             gm_gc_stacks_shrink(t);
     gm_gc_stacks_stats(&stack_inuse, &stack_sys);
+    tc.heap_end = atomic_load(&gm_hstats.heap_live);
     atomic_store(&gm_hstats.heap_live, marked);
-    tc.heap_end = tc.heap_start;
     atomic_fetch_add(&gm_heap.sweepgen, 2);
     gm_pacer_end_cycle(marked, stack_inuse, gm_globals_bytes);
     uint64_t t4 = gm_nanotime(), c4 = gm_thread_cputime();
     gm_start_world();
     gm_mutex_unlock(&gm_threads_lock);
 
-    uint64_t pause = t4 - t1;
+    /* Pauses: both stops; the concurrent part is not one. */
+    uint64_t pause = concurrent ? stop1_ns + (t4 - t1) : t4 - t1;
     gm_gcstats.pause_ns[gm_gcstats.num_gc % 256] = pause;
     gm_gcstats.pause_total_ns += pause;
     gm_gcstats.num_gc++;
@@ -272,8 +338,10 @@ static void run_cycle(bool forced) {
     tc.globals = gm_globals_bytes;
     tc.procs = gm_cfg.procs;
     tc.checkmark = gm_cfg.gccheckmark;
+    tc.concurrent = concurrent;
+    tc.rescanned = rescanned;
     gm_mutex_unlock(&gm_gc_lock);
-    atomic_store(&gm_gc_pressure, 0);
+    atomic_fetch_and(&gm_gc_pressure, ~GM_PRESSURE_WAIT);
     atomic_fetch_add(&gm_gc_cycles_done, 1);
     gm_note_notify_all(&done_note);
     gm_specials_after_cycle();
@@ -369,6 +437,13 @@ static void fork_child(void) {
 }
 
 void gm_gc_init(void) {
+    if (gm_cfg.gctrace) {
+        if (gm_dirty_available())
+            gm_print("gomem: concurrent marking (written pages from userfaultfd write-protect and "
+                     "PAGEMAP_SCAN)\n");
+        else
+            gm_print("gomem: marking stops the world (%s)\n", gm_dirty_unavailable_reason());
+    }
     gm_gcstats.start_ns = gm_nanotime();
     gm_gcstats.start_cpu_ns = gm_process_cputime();
     gm_mark_init();

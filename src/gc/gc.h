@@ -63,8 +63,13 @@ void gm_gcwork_flush(gm_gcwork *w);
 bool gm_mark_value(gm_gcwork *w, uintptr_t v);
 /* True if the object v points into is marked (or is not a heap object). */
 bool gm_is_marked(uintptr_t v);
-/* Scans [lo, hi) conservatively now, marking what it points to. */
+/* Scans [lo, hi) conservatively now, marking what it points to (a range
+ * over GM_SCAN_CHUNK is split: the rest is queued on w). */
 void gm_scan_range(gm_gcwork *w, uintptr_t lo, uintptr_t hi);
+/* Scans all of [lo, hi) now, however long, queueing only what it marks. */
+void gm_scan_now(gm_gcwork *w, uintptr_t lo, uintptr_t hi);
+/* Bytes allocated black (marked at allocation) in the current cycle. */
+extern _Atomic uint64_t gm_black_bytes;
 /* Runs the queued work to completion on nworkers threads (this one plus
  * helpers).  Returns the bytes marked. */
 void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *marked_objects);
@@ -75,8 +80,11 @@ uint64_t gm_mark_take_worker_cpu(void);
 /* After fork: the child has no worker threads. */
 void gm_mark_forget_workers(void);
 
-/* roots.c: queues every root range (world stopped). */
+/* roots.c: gm_roots_collect_segments stops the world (see roots.c) and
+ * records the data segments; gm_roots_enumerate calls fn on every root
+ * range (world stopped); gm_roots_queue queues them all on w. */
 void gm_roots_collect_segments(void);
+void gm_roots_enumerate(gm_scan_fn fn, void *ctx);
 void gm_roots_queue(gm_gcwork *w);
 extern uint64_t gm_globals_bytes;
 uint64_t gm_roots_user_bytes(void); /* counted with the globals by the pacer */
@@ -165,6 +173,8 @@ typedef struct gm_trace_cycle {
     uint64_t stacks, globals;
     int procs;
     bool checkmark;
+    bool concurrent;    /* marking ran with the world started */
+    uint64_t rescanned; /* bytes of written pages rescanned */
     uint64_t finalizers_queued, cleanups_queued; /* cumulative */
 } gm_trace_cycle;
 void gm_gctrace_print(const gm_trace_cycle *c);
@@ -189,5 +199,14 @@ void gm_specials_fork_lock(bool lock);
 
 /* Checkmark mode: re-marks with the world stopped and dies on a miss. */
 void gm_checkmark_verify(void);
+
+/* concurrent.c: the dirty-page side of concurrent marking.
+ * gm_concurrent_reset write-protects every heap page again (world
+ * stopped, at the start of a cycle); gm_concurrent_rescan queues, for each
+ * heap page written since the last reset or rescan, the parts of the
+ * marked scan objects that lie on it, and returns the bytes of written
+ * pages.  Both are no-ops where tracking is unavailable. */
+void gm_concurrent_reset(void);
+uint64_t gm_concurrent_rescan(gm_gcwork *w);
 
 #endif

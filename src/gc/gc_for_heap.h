@@ -24,8 +24,20 @@ void gm_gc_on_heap_growth(void);
 /* pacer.c: after an allocation's no-stop region: wait for the collector or
  * assist it, when gm_gc_pressure says so. */
 void gm_gc_after_alloc(void);
-/* Nonzero while allocation must take the slow path to meet the collector. */
+/* Nonzero while allocation must take the slow path to meet the collector:
+ * WAIT, the heap is past its goal and allocations wait for the cycle
+ * (pacer.c); BLACK, marking runs concurrently and new objects are
+ * allocated marked (cycle.c). */
+enum { GM_PRESSURE_WAIT = 1, GM_PRESSURE_BLACK = 2 };
 extern _Atomic int gm_gc_pressure;
+GM_INLINE bool gm_gc_marking(void) {
+    return atomic_load_explicit(&gm_gc_pressure, memory_order_acquire) & GM_PRESSURE_BLACK;
+}
+/* mark.c: marks the object that starts at p, allocated while marking runs
+ * (allocate-black: it is not scanned now; what is stored in it later is on
+ * a written page, which the final stop rescans).  Inside the allocation's
+ * no-stop region. */
+void gm_mark_new_object(uintptr_t p);
 
 /* forkgate.c: work that fork must not split runs between enter and exit. */
 void gm_forkgate_enter(void);

@@ -382,6 +382,26 @@ void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *mark
     *marked_objects = objects;
 }
 
+_Atomic uint64_t gm_black_bytes;
+
+void gm_mark_new_object(uintptr_t p) {
+    gm_span *s = gm_span_of(p);
+    GM_ASSERT(s != NULL); /* just allocated */
+    uintptr_t idx = gm_span_index(s, p);
+    if (!atomic_load_explicit(&s->mark_bytes[idx], memory_order_relaxed)) {
+        atomic_store_explicit(&s->mark_bytes[idx], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&gm_black_bytes, s->elemsize, memory_order_relaxed);
+    }
+}
+
+GM_NO_SANITIZE void gm_scan_now(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
+    while (hi > lo) {
+        uintptr_t end = hi - lo > GM_SCAN_CHUNK ? lo + GM_SCAN_CHUNK : hi;
+        gm_scan_range(w, lo, end);
+        lo = end;
+    }
+}
+
 gm_gcwork *gm_mark_root_work(void) {
     forget_span(&worker_work[0]);
     return &worker_work[0];

@@ -98,11 +98,11 @@ void gm_gc_on_heap_growth(void) {
         return;
     gm_gc_request(false);
     if (live > hard_goal(atomic_load_explicit(&gm_pace.goal, memory_order_relaxed)))
-        atomic_store_explicit(&gm_gc_pressure, 1, memory_order_relaxed);
+        atomic_fetch_or_explicit(&gm_gc_pressure, GM_PRESSURE_WAIT, memory_order_relaxed);
 }
 
 void gm_gc_after_alloc(void) {
-    if (!atomic_load_explicit(&gm_gc_pressure, memory_order_relaxed))
+    if (!(atomic_load_explicit(&gm_gc_pressure, memory_order_relaxed) & GM_PRESSURE_WAIT))
         return;
     /* The count of finished cycles is read before the heap: a cycle that
      * ends between the two readings then ends the wait at once, rather
@@ -113,7 +113,7 @@ void gm_gc_after_alloc(void) {
         gm_gc_request(false); /* make sure one is coming */
         gm_gc_wait_cycle(done);
     } else {
-        atomic_store_explicit(&gm_gc_pressure, 0, memory_order_relaxed);
+        atomic_fetch_and_explicit(&gm_gc_pressure, ~GM_PRESSURE_WAIT, memory_order_relaxed);
     }
 }
 

@@ -68,12 +68,7 @@ void gm_roots_collect_segments(void) {
         gm_globals_bytes += segments[i].hi - segments[i].lo;
 }
 
-static void push_range(const void *lo, const void *hi, void *ctx) {
-    if ((uintptr_t)hi > (uintptr_t)lo)
-        gm_gcwork_push(ctx, (uintptr_t)lo, (uintptr_t)hi);
-}
-
-static void queue_thread(gm_gcwork *w, gm_thread *t) {
+static void queue_thread(gm_thread *t, gm_scan_fn fn, void *ctx) {
     /* A thread was either held in a blocking region (scanned from where it
      * entered it) or answered this stop (its stack pointer then).  Held
      * comes first: a held thread may still take a stop signal sent before
@@ -92,24 +87,33 @@ static void queue_thread(gm_gcwork *w, gm_thread *t) {
     if (lo >= hi || hi - lo > ((uintptr_t)1 << 30))
         gm_fatal("thread %lu (tid %d) stopped with stack pointer %p outside its stack [%p, %p)",
                  (unsigned long)t->id, (int)t->tid, sp, t->stack_lo, t->stack_hi);
-    gm_gcwork_push(w, lo, hi);
+    fn((void *)lo, (void *)hi, ctx);
     if (t->sched)
-        gm_gc_stacks_scan(t, push_range, w);
+        gm_gc_stacks_scan(t, fn, ctx);
 }
 
-void gm_roots_queue(gm_gcwork *w) {
+void gm_roots_enumerate(gm_scan_fn fn, void *ctx) {
     for (size_t i = 0; i < nsegments; i++)
-        gm_gcwork_push(w, segments[i].lo, segments[i].hi);
+        fn((void *)segments[i].lo, (void *)segments[i].hi, ctx);
     gm_thread *self = gm_tls_thread;
     for (gm_thread *t = gm_threads; t; t = t->next) {
         if (t == self)
             continue; /* the collector's own thread is never registered */
-        queue_thread(w, t);
+        queue_thread(t, fn, ctx);
     }
     gm_mutex_lock(&roots_lock);
     for (size_t i = 0; i < nuser_roots; i++)
-        gm_gcwork_push(w, user_roots[i].lo, user_roots[i].hi);
+        fn((void *)user_roots[i].lo, (void *)user_roots[i].hi, ctx);
     gm_mutex_unlock(&roots_lock);
+}
+
+static void push_range(const void *lo, const void *hi, void *ctx) {
+    if ((uintptr_t)hi > (uintptr_t)lo)
+        gm_gcwork_push(ctx, (uintptr_t)lo, (uintptr_t)hi);
+}
+
+void gm_roots_queue(gm_gcwork *w) {
+    gm_roots_enumerate(push_range, w);
 }
 
 GM_API void gm_add_roots(void *lo, void *hi) {

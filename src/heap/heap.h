@@ -98,6 +98,8 @@ typedef struct gm_span {
 typedef struct gm_arena {
     uintptr_t base;
     size_t committed; /* bytes from base made read/write */
+    bool untracked;   /* write tracking could not be armed here: every page
+                       * counts as written (concurrent.c rescans it whole) */
     gm_span *_Atomic spans[GM_PAGES_PER_ARENA];
 } gm_arena;
 

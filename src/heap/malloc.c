@@ -186,6 +186,8 @@ GM_NOINLINE static void *alloc_slow(size_t size, bool noscan) {
     } else {
         p = alloc_small(t->mcache, size, noscan);
     }
+    if (p && gm_gc_marking())
+        gm_mark_new_object((uintptr_t)p);
     gm_nostop_exit(t);
     if (!p)
         errno = ENOMEM;
@@ -281,7 +283,10 @@ static void free_large(gm_span *s) {
     atomic_fetch_add_explicit(&gm_hstats.large_free_bytes, bytes, memory_order_relaxed);
     atomic_fetch_add_explicit(&gm_hstats.bytes_freed, bytes, memory_order_relaxed);
     atomic_fetch_sub_explicit(&gm_hstats.heap_live, bytes, memory_order_relaxed);
-    if (gm_large_remove(s)) /* else the sweeper holds it; it sees the free bit */
+    /* While marking runs no span is freed (markers cache span records); the
+     * next sweep frees it by its free bit.  Else, unless the sweeper holds
+     * it (it then sees the free bit), it goes now. */
+    if (!gm_gc_marking() && gm_large_remove(s))
         gm_heap_free_span(s);
 }
 

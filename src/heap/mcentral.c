@@ -140,7 +140,7 @@ static void span_freed(gm_mcentral *c, gm_span *s) {
         return;
     }
     uint32_t nfreed = atomic_load_explicit(&s->nfreed, memory_order_acquire);
-    if (nfreed >= s->nalloc) {
+    if (nfreed >= s->nalloc && !gm_gc_marking()) { /* no span is freed while marking runs */
         /* Every object freed: the pages go back to the page heap. */
         gm_list_remove(s);
         s->list = GM_LIST_NONE;

@@ -18,6 +18,7 @@
  *
  * Everything here runs under gm_heap.lock.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "gc/gc_for_heap.h"
@@ -176,6 +177,11 @@ static bool grow(size_t npages) {
         gm_os_release(region, size);
         return false;
     }
+    /* Write tracking for concurrent marking (src/os/dirty.c), armed once
+     * for the arenas' whole life.  Where the kernel refuses, the region's
+     * pages count as always written: correct, only the final stop of a
+     * concurrent cycle rescans more. */
+    bool untracked = gm_dirty_available() && !gm_dirty_register(region, size);
     for (uintptr_t p = base; p < base + size; p += GM_ARENA_SIZE) {
         gm_arena *a = gm_os_alloc(sizeof(gm_arena));
         if (!a) {
@@ -184,6 +190,7 @@ static bool grow(size_t npages) {
         }
         a->base = p;
         a->committed = 0;
+        a->untracked = untracked;
         atomic_fetch_add_explicit(&gm_heap.meta, sizeof(gm_arena), memory_order_relaxed);
         atomic_store_explicit(&gm_arena_index[p >> GM_ARENA_SHIFT], a, memory_order_release);
     }

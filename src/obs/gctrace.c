@@ -5,12 +5,16 @@
  *   gc N @T.TTTs P%: A+B+C ms clock, D+E/F/G+H ms cpu, S->E->L MB, GOAL MB goal,
  *   K MB stacks, GL MB globals, W P [(forced)]
  *
- * A: stopping the world and sweep termination; B: marking; C: mark
- * termination and restarting the world.  Marking stops the world in this
- * version, so all three are pause time.  D, E/F/G, H: the same phases' CPU
- * time, E assist (always 0 here), F the mark workers, G idle (0).  S: heap
- * at the start, E: heap when marking ended, L: live heap marked.  P: the
- * share of CPU used by the collector since the program started.
+ * As in Go, A is the stop that starts the cycle (sweep termination, arming
+ * write tracking, scanning the roots), B the marking that runs while the
+ * program runs, C the final stop (rescanning the roots and the written
+ * pages, draining, mark termination).  Where the kernel cannot track
+ * writes (or GOMEM_DEBUG=gcstoptheworld=1), marking stops the world: the
+ * line then ends "(stw)" and B is pause time too.  D, E/F/G, H: the same
+ * phases' CPU time, E assist (always 0 here), F the mark workers, G idle
+ * (0).  S: heap at the start, E: heap when marking ended, L: live heap
+ * marked.  P: the share of CPU used by the collector since the program
+ * started.  R KB rescanned: written pages the cycle rescanned.
  */
 #include "gc/gc.h"
 
@@ -40,12 +44,13 @@ void gm_gctrace_print(const gm_trace_cycle *c) {
     unsigned pct = cpu_total ? (unsigned)(gm_gcstats.gc_cpu_ns * 100 / cpu_total) : 0;
     const uint64_t MB = 1 << 20;
     gm_print("gc %u @%lu.%03lus %u%%: %s+%s+%s ms clock, %s+0/%s/0+%s ms cpu, %lu->%lu->%lu MB, "
-             "%lu MB goal, %lu MB stacks, %lu MB globals, %d P, %lu finalizers, %lu cleanups queued%s%s\n",
+             "%lu MB goal, %lu MB stacks, %lu MB globals, %d P, %lu finalizers, %lu cleanups queued, "
+             "%lu KB rescanned%s%s%s\n",
              c->n, (unsigned long)(elapsed / 1000000000), (unsigned long)(elapsed / 1000000 % 1000), pct, a,
              b, cc, d, e, h, (unsigned long)(c->heap_start / MB), (unsigned long)(c->heap_end / MB),
              (unsigned long)(c->heap_live / MB),
              (unsigned long)(c->goal == UINT64_MAX ? 0 : c->goal / MB), (unsigned long)(c->stacks / MB),
              (unsigned long)(c->globals / MB), c->procs, (unsigned long)c->finalizers_queued,
-             (unsigned long)c->cleanups_queued, c->forced ? " (forced)" : "",
-             c->checkmark ? " (checkmark)" : "");
+             (unsigned long)c->cleanups_queued, (unsigned long)(c->rescanned >> 10),
+             c->forced ? " (forced)" : "", c->checkmark ? " (checkmark)" : "", c->concurrent ? "" : " (stw)");
 }

@@ -1,0 +1,89 @@
+/*
+ * concurrent.c - what concurrent marking adds to a cycle: finding the marked
+ * objects on pages the program wrote while marking ran.
+ *
+ * C has no write barrier, so gomem marks mostly concurrently, as Boehm,
+ * Demers and Shenker described: the kernel tracks which heap pages are
+ * written (src/os/dirty.c) and the collector rescans, on each written page,
+ * the marked objects that lie on it (only the part on that page: a pointer
+ * stored into an object is on the page it was written to).  Roots (stacks,
+ * registers, data segments, user roots) are rescanned whole in the final
+ * stop, so they need no tracking.
+ *
+ * Why this is enough.  Every heap page is write-protected again at the
+ * start (gm_concurrent_reset, world stopped) and the roots are scanned
+ * then.  While marking runs, a mutator can hide a white object only by
+ * storing a pointer to it somewhere: in a root (rescanned at the end), in
+ * a white object (scanned when it is reached), in a grey object (scanned
+ * later, reading the new value), or in a black (marked, already scanned)
+ * object, whose page the store makes written: its rescan finds the pointer.
+ * Objects allocated while marking runs are marked at allocation (black), so
+ * what is stored in them is found the same way.  Rescan rounds while the
+ * program runs shrink what the final stop has left to do; the final stop
+ * collects the pages written since the last round.
+ *
+ * Invariant while marking runs: no span is freed (gm_free and mcentral
+ * defer it to the next sweep; nothing needs sweeping), so the span records
+ * that scanning caches never change meaning under it.
+ */
+#include "gc/gc.h"
+
+/* Queues the parts of the marked objects of scan spans on [lo, hi). */
+GM_NO_SANITIZE static void rescan_run(uintptr_t lo, uintptr_t hi, void *ctx) {
+    gm_gcwork *w = ctx;
+    uintptr_t p = lo;
+    while (p < hi) {
+        gm_span *s = gm_span_of(p);
+        if (!s) {
+            p = (p + GM_PAGE_SIZE) & ~(uintptr_t)(GM_PAGE_SIZE - 1);
+            continue;
+        }
+        uintptr_t span_end = s->base + (s->npages << GM_PAGE_SHIFT);
+        uintptr_t stop = hi < span_end ? hi : span_end;
+        if (!gm_spanclass_noscan(s->spanclass)) {
+            uintptr_t first = gm_span_index(s, p), last = gm_span_index(s, stop - 1);
+            if (last >= s->nelems)
+                last = s->nelems - 1u;
+            for (uintptr_t i = first; i <= last; i++) {
+                if (!gm_span_marked(s, i))
+                    continue;
+                uintptr_t obj = s->base + i * s->elemsize, end = obj + s->elemsize;
+                uintptr_t a = obj > p ? obj : p, b = end < stop ? end : stop;
+                if (b > a)
+                    gm_gcwork_push(w, a, b);
+            }
+        }
+        p = stop;
+    }
+}
+
+/* Calls the tracker on the committed part of every arena. */
+static uint64_t for_each_arena(void (*fn)(uintptr_t, uintptr_t, void *), void *ctx) {
+    uint64_t written = 0;
+    uintptr_t lo = atomic_load_explicit(&gm_heap_arena_lo, memory_order_acquire);
+    uintptr_t hi = atomic_load_explicit(&gm_heap_arena_hi, memory_order_acquire);
+    for (uintptr_t n = lo; n < hi; n++) {
+        gm_arena *a = atomic_load_explicit(&gm_arena_index[n], memory_order_acquire);
+        size_t committed = a ? __atomic_load_n(&a->committed, __ATOMIC_ACQUIRE) : 0;
+        if (!committed)
+            continue;
+        if (!a->untracked) {
+            written += gm_dirty_collect(a->base, a->base + committed, fn, ctx);
+        } else if (fn) { /* no tracking here: every page counts as written */
+            fn(a->base, a->base + committed, ctx);
+            written += committed;
+        }
+    }
+    return written;
+}
+
+void gm_concurrent_reset(void) {
+    if (gm_dirty_available())
+        for_each_arena(NULL, NULL);
+}
+
+uint64_t gm_concurrent_rescan(gm_gcwork *w) {
+    if (!gm_dirty_available())
+        return 0;
+    return for_each_arena(rescan_run, w);
+}
