@@ -22,17 +22,11 @@ enum { GM_FIN_ORDERED = 0, GM_FIN_IGNORE_SELF = 1, GM_FIN_NO_ORDER = 2 };
 void gm_specials_set_finalizer(void *obj, gm_finalizer_fn fn, void *arg, int mode, gm_finalizer_fn *old_fn,
                                void **old_arg);
 
-NOINLINE static void scrub(void) {
-    volatile char buf[32768];
-    memset((char *)buf, 0, sizeof buf);
-    __asm__ __volatile__("" : : "r"(buf) : "memory");
-}
-
 NOINLINE static void collect(void) {
-    scrub();
+    gm_test_clear_stack();
     gm_gc();
     gm_run_finalizers();
-    scrub();
+    gm_test_clear_stack();
 }
 
 static bool collect_until(_Atomic long *counter, long want, int tries) {

@@ -6,7 +6,7 @@
  * sp); stacks are pooled (spawn after exit maps nothing new); stack_max
  * per goroutine is honoured; and stack_sys reports the reservations.
  */
-#include "test_task.h"
+#include "gm_test.h"
 
 static gm_chan *hold;
 

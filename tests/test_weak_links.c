@@ -17,17 +17,11 @@
 int gm_specials_add_link(void **link, const void *obj, bool long_link);
 bool gm_specials_remove_link(void **link, const void *obj, bool long_link);
 
-NOINLINE static void scrub(void) {
-    volatile char buf[32768];
-    memset((char *)buf, 0, sizeof buf);
-    __asm__ __volatile__("" : : "r"(buf) : "memory");
-}
-
 NOINLINE static void collect(void) {
-    scrub();
+    gm_test_clear_stack();
     gm_gc();
     gm_run_finalizers();
-    scrub();
+    gm_test_clear_stack();
 }
 
 typedef struct obj {
