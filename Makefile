@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build demo test bench install clean sanitize
+.PHONY: all build demo test bench install clean sanitize soak fuzz
 
 all: build
 
@@ -22,6 +22,24 @@ bench: build
 
 install: build
 	cmake --install $(BUILD)
+
+# The torture test for SOAK_SECONDS (default 30 minutes), plain and with
+# GOMEM_DEBUG=gccheckmark=1; GM_TEST_SEED replays a seed.
+SOAK_SECONDS ?= 1800
+soak: build
+	GM_TORTURE_SECONDS=$(SOAK_SECONDS) ./$(BUILD)/test_torture
+	GM_TORTURE_SECONDS=$(SOAK_SECONDS) GOMEM_DEBUG=gccheckmark=1 ./$(BUILD)/test_torture
+
+# libFuzzer on the heap API (clang; ASan+UBSan) for FUZZ_SECONDS, from the
+# seed corpus; new inputs go to build-fuzz/corpus, crashes to build-fuzz/.
+FUZZ_SECONDS ?= 600
+fuzz:
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DGOMEM_FUZZ=ON -DGOMEM_SANITIZE=address,undefined -DGOMEM_BUILD_BENCH=OFF >/dev/null
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_api
+	mkdir -p build-fuzz/corpus && cp -n tests/fuzz/corpus/* build-fuzz/corpus/
+	cd build-fuzz && ASAN_OPTIONS=detect_stack_use_after_return=0:detect_leaks=0:abort_on_error=1 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ./fuzz_api -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -print_final_stats=1 corpus
 
 clean:
 	rm -rf $(BUILD) build-*

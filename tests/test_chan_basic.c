@@ -4,7 +4,7 @@
  * variants, len and cap, NULL elements, large and empty elements, and
  * waiters woken by close.
  */
-#include "test_task.h"
+#include "gm_test.h"
 
 static void sender(void *arg) {
     gm_chan *c = arg;
@@ -135,13 +135,13 @@ static void double_close(void *arg) {
 }
 
 static void test_fatal_misuse(void) {
-    char out[4096];
-    int st = run_child(closed_send, NULL, out, sizeof out);
-    CHECK(!(WIFEXITED(st) && WEXITSTATUS(st) == 0), "send on closed channel did not stop");
-    CHECK(strstr(out, "send on closed channel"), "message: %s", out);
-    st = run_child(double_close, NULL, out, sizeof out);
-    CHECK(!(WIFEXITED(st) && WEXITSTATUS(st) == 0), "double close did not stop");
-    CHECK(strstr(out, "close of closed channel"), "message: %s", out);
+    static gm_child c;
+    CHECK(gm_test_run_child(closed_send, NULL, &c) == 0, "could not start a child");
+    CHECK(!(c.exited && c.exit_code == 0), "send on closed channel did not stop");
+    CHECK(strstr(c.err, "send on closed channel"), "message: %s", c.err);
+    CHECK(gm_test_run_child(double_close, NULL, &c) == 0, "could not start a child");
+    CHECK(!(c.exited && c.exit_code == 0), "double close did not stop");
+    CHECK(strstr(c.err, "close of closed channel"), "message: %s", c.err);
 }
 
 int main(void) {

@@ -3,7 +3,7 @@
  * case (non-blocking), blocking until a partner arrives on any case,
  * sends and receives mixed, closed channels, and losing cases unqueued.
  */
-#include "test_task.h"
+#include "gm_test.h"
 
 static void test_fairness(void) {
     gm_chan *a = gm_chan_make(sizeof(int), 1), *b = gm_chan_make(sizeof(int), 1);

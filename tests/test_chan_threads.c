@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "test_task.h"
+#include "gm_test.h"
 
 enum { THREADS = 4, PER = 2000 };
 

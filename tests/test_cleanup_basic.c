@@ -19,17 +19,11 @@
 
 #include "gm.h" /* gm_cfg: what GOMEM_DEBUG=cleanupcheck=1 sets */
 
-NOINLINE static void scrub(void) {
-    volatile char buf[32768];
-    memset((char *)buf, 0, sizeof buf);
-    __asm__ __volatile__("" : : "r"(buf) : "memory");
-}
-
 NOINLINE static void collect(void) {
-    scrub();
+    gm_test_clear_stack();
     gm_gc();
     gm_run_finalizers();
-    scrub();
+    gm_test_clear_stack();
 }
 
 static bool collect_until(_Atomic long *counter, long want, int tries) {
@@ -171,7 +165,7 @@ NOINLINE static void make_queued(void) {
 
 static void test_stop_queued(void) {
     make_queued();
-    scrub();
+    gm_test_clear_stack();
     gm_gc();
     int stopped = 0;
     for (int i = 0; i < 1000; i++)

@@ -7,8 +7,6 @@
  * was not stopped runs exactly once (at least 99% of them, stale words
  * allowing), no stopped one ever runs, every finalizer runs at most once,
  * and weak handles to live shared objects stay valid throughout.
- *
- * ctest-labels: threads
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,12 +16,6 @@
 #define NOINLINE __attribute__((noinline))
 
 enum { THREADS = 8, PER_THREAD = 6000, SHARED = 64 };
-
-NOINLINE static void scrub(void) {
-    volatile char buf[32768];
-    memset((char *)buf, 0, sizeof buf);
-    __asm__ __volatile__("" : : "r"(buf) : "memory");
-}
 
 typedef struct obj {
     struct obj *link;
@@ -103,16 +95,16 @@ NOINLINE static void work(unsigned t) {
 static void *thread_main(void *arg) {
     unsigned t = (unsigned)(uintptr_t)arg;
     work(t);
-    scrub();
+    gm_test_clear_stack();
     atomic_fetch_add(&threads_done, 1);
     return NULL;
 }
 
 NOINLINE static void collect(void) {
-    scrub();
+    gm_test_clear_stack();
     gm_gc();
     gm_run_finalizers();
-    scrub();
+    gm_test_clear_stack();
 }
 
 int main(void) {

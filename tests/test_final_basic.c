@@ -20,18 +20,12 @@
 
 #define NOINLINE __attribute__((noinline))
 
-NOINLINE static void scrub(void) {
-    volatile char buf[32768];
-    memset((char *)buf, 0, sizeof buf);
-    __asm__ __volatile__("" : : "r"(buf) : "memory");
-}
-
 /* One collection with a clean stack, then the queued finalizers here. */
 NOINLINE static void collect(void) {
-    scrub();
+    gm_test_clear_stack();
     gm_gc();
     gm_run_finalizers();
-    scrub();
+    gm_test_clear_stack();
 }
 
 /* Collects until *counter >= want; false after 50 tries. */
@@ -277,7 +271,7 @@ static void test_finalizer_thread(void) {
     make_signalling(N);
     /* Never gm_run_finalizers here: the finalizer thread runs them. */
     for (int round = 0; round < 20; round++) {
-        scrub();
+        gm_test_clear_stack();
         gm_gc();
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
@@ -351,7 +345,7 @@ static void test_run_finalizers_count(void) {
     make_counted(500);
     long by_us = 0;
     for (int i = 0; i < 50 && atomic_load(&counted_runs) < 495; i++) {
-        scrub();
+        gm_test_clear_stack();
         gm_gc();
         int n = gm_run_finalizers();
         CHECK(n >= 0, "gm_run_finalizers returned %d", n);

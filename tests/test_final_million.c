@@ -36,12 +36,6 @@ static void cleanup(void *arg) {
     atomic_fetch_add(&cleanup_runs, 1);
 }
 
-NOINLINE static void scrub(void) {
-    volatile char buf[32768];
-    memset((char *)buf, 0, sizeof buf);
-    __asm__ __volatile__("" : : "r"(buf) : "memory");
-}
-
 /* One round: a list of ROUND objects, each finalizable, then dropped. */
 NOINLINE static void round_of(int r) {
     obj *head = NULL;
@@ -81,7 +75,7 @@ int main(void) {
     long want = (long)TOTAL * 99 / 100;
     /* Cleanups of finalizable objects run a cycle after their finalizers. */
     for (int i = 0; i < 50 && (atomic_load(&fin_runs) < want || atomic_load(&cleanup_runs) < want / 10); i++) {
-        scrub();
+        gm_test_clear_stack();
         gm_gc();
         gm_run_finalizers();
     }

@@ -19,17 +19,11 @@
 #define NOINLINE __attribute__((noinline))
 
 
-NOINLINE static void scrub(void) {
-    volatile char buf[32768];
-    memset((char *)buf, 0, sizeof buf);
-    __asm__ __volatile__("" : : "r"(buf) : "memory");
-}
-
 NOINLINE static void collect(void) {
-    scrub();
+    gm_test_clear_stack();
     gm_gc();
     gm_run_finalizers();
-    scrub();
+    gm_test_clear_stack();
 }
 
 static bool collect_until(_Atomic long *counter, long want, int tries) {

@@ -16,8 +16,6 @@
  * writes a byte and forces a collection each time, so the thread often
  * leaves its blocking region while the world is stopped (it must wait for
  * the restart, not run on).
- *
- * ctest-labels: tsan
  */
 #include <pthread.h>
 #include <sched.h>

@@ -26,11 +26,8 @@
  * sweeper counts each freed large object's bytes twice (src/gc/sweep.c adds
  * them to both large_free_bytes and bytes_freed, and src/obs/memstats.c sums
  * both); see test_gc_memstats.
- *
- * ctest-labels: tsan
  */
 #include "gm_test.h"
-#include "gc_clear.h"
 
 #define NOINLINE __attribute__((noinline))
 #define MiB (1024.0 * 1024.0)
@@ -155,7 +152,7 @@ int main(void) {
     g_table = gm_alloc(g_slots * sizeof(obj *));
     CHECK(g_table, "gm_alloc of the table failed");
 
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     gm_memstats m0, m1;
     gm_read_memstats(&m0);
@@ -163,7 +160,7 @@ int main(void) {
     churn_result res;
     churn(&rng, total, live_target, &res);
     double t1 = gm_test_now();
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     gm_read_memstats(&m1);
 

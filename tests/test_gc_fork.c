@@ -44,7 +44,6 @@
 #include <stdatomic.h>
 
 #include "gm_test.h"
-#include "gc_clear.h"
 
 #define NOINLINE __attribute__((noinline))
 #define MiB (1024.0 * 1024.0)
@@ -245,7 +244,7 @@ static void cached_span_child(void *arg) {
     (void)arg;
     alarm(30);
     for (int i = 1; i <= 3; i++) {
-        clear_stack();
+        gm_test_clear_stack();
         gm_gc();
         check_ab(i);
     }
@@ -259,7 +258,7 @@ static void part2(void) {
     while (!atomic_load(&holder_ready))
         sched_yield();
     make_b();
-    clear_stack();
+    gm_test_clear_stack();
     bool ok = run_child("part 2 (object reachable through another thread's cached span)", cached_span_child, NULL);
     char c = 'x';
     CHECK(write(holder_pipe[1], &c, 1) == 1, "write failed");

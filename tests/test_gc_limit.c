@@ -16,7 +16,6 @@
  *     the live objects stay intact.
  */
 #include "gm_test.h"
-#include "gc_clear.h"
 
 #define NOINLINE __attribute__((noinline))
 #define MiB (1024.0 * 1024.0)
@@ -117,7 +116,7 @@ int main(int argc, char **argv) {
     verify_live(1000, "after the limit was lifted");
 
     /* A limit below the live heap: no collection without end. */
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     make_live(48u << 20, 1024, 5000);
     gm_set_memory_limit(32ll << 20);

@@ -32,13 +32,10 @@
  * down to 0: with 10 objects of 100000 B live, dropping 100 others and
  * collecting leaves heap_alloc == 0.  (gm_free of a large object counts it
  * once, in malloc.c's free_large.)
- *
- * ctest-labels: tsan
  */
 #include <pthread.h>
 
 #include "gm_test.h"
-#include "gc_clear.h"
 
 #define NOINLINE __attribute__((noinline))
 #define MiB (1024.0 * 1024.0)
@@ -161,7 +158,7 @@ static void drop_kept(void) {
 
 static void test_counts(void) {
     gm_memstats m0, m1, m2;
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     gm_read_memstats(&m0);
     alloc_small_kept(1000);
@@ -176,7 +173,7 @@ static void test_counts(void) {
           (unsigned long long)m1.heap_alloc);
     check_invariants("after small allocations", &m1);
     drop_kept();
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     gm_read_memstats(&m2);
     CHECK(m2.frees - m1.frees >= 990, "dropping 1000 objects counted %llu frees",
@@ -192,7 +189,7 @@ static void test_counts(void) {
     CHECK(added >= 10 * 100000 && added <= 10 * (100000 + 8192), "10 allocations of 100000 B added %llu bytes",
           (unsigned long long)added);
     drop_kept();
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     gm_read_memstats(&m2);
     CHECK(m2.frees - m1.frees >= 9, "dropping 10 large objects counted %llu frees",
@@ -214,14 +211,14 @@ NOINLINE static void alloc_large_garbage(int n, size_t size) {
  * the collector freed other large objects. */
 static void test_heap_alloc_after_large_frees(void) {
     gm_memstats m0, m1;
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     alloc_large_kept(10, 100000);
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     gm_read_memstats(&m0);
     alloc_large_garbage(100, 100000);
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     gm_read_memstats(&m1);
     check_invariants("after large frees", &m1);
@@ -316,7 +313,7 @@ NOINLINE static uint64_t churn_until_cycles(uint32_t cycles, uint64_t max_bytes,
 }
 
 static void test_background(void) {
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     uint64_t peak;
     uint64_t bytes = churn_until_cycles(5, 4ull << 30, &peak);
@@ -338,19 +335,19 @@ int main(int argc, char **argv) {
     (void)argc;
     quick = gm_test_quick_env();
     printf("test_gc_memstats\n");
-    clear_stack();
+    gm_test_clear_stack();
     test_settings();
-    clear_stack();
+    gm_test_clear_stack();
     test_after_gc();
-    clear_stack();
+    gm_test_clear_stack();
     test_counts();
-    clear_stack();
+    gm_test_clear_stack();
     test_pause_ring();
-    clear_stack();
+    gm_test_clear_stack();
     test_concurrent_gc_calls();
-    clear_stack();
+    gm_test_clear_stack();
     test_background();
-    clear_stack();
+    gm_test_clear_stack();
     test_heap_alloc_after_large_frees(); /* last: fails on a known bug */
     printf("test_gc_memstats: ok\n");
     return 0;

@@ -24,7 +24,6 @@
  * prefer free runs below that watermark, so spans placed higher raise it.
  */
 #include "gm_test.h"
-#include "gc_clear.h"
 
 #define NOINLINE __attribute__((noinline))
 #define MiB (1024.0 * 1024.0)
@@ -72,7 +71,7 @@ int main(int argc, char **argv) {
     CHECK(m1.heap_sys >= m0.heap_sys + total, "heap_sys %.1f -> %.1f MiB after %.0f MiB with nothing freed",
           (double)m0.heap_sys / MiB, (double)m1.heap_sys / MiB, (double)total / MiB);
 
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     gm_read_memstats(&m2);
     printf("gm_gc: num_gc %u, frees %llu of %llu, heap_alloc %.1f MiB\n", m2.num_gc,

@@ -35,11 +35,8 @@
  * 40 rounds of: a 1 MiB object with pointers to itself in every 8 KiB (so
  * the workers that scan it cache its span) is held by a global and
  * collected, then dropped, and must be gone after the next gm_gc().
- *
- * ctest-labels: tsan
  */
 #include "gm_test.h"
-#include "gc_clear.h"
 
 #define NOINLINE __attribute__((noinline))
 static volatile uintptr_t g_mask = 0xa5a5a5a5a5a5a5a5ull;
@@ -74,16 +71,16 @@ static bool part2_worker_span_cache(void) {
     uintptr_t example = 0;
     for (int i = 0; i < rounds; i++) {
         uintptr_t m = make_self_referencing(1u << 20);
-        clear_stack();
+        gm_test_clear_stack();
         gm_gc();
         g_hold = NULL;
-        clear_stack();
+        gm_test_clear_stack();
         gm_gc();
         if (size_of_hidden(m)) {
             survived++;
             example = m;
         }
-        clear_stack();
+        gm_test_clear_stack();
         gm_gc();
     }
     printf("part 2: an unreachable 1 MiB object survived the next collection in %d of %d rounds (GOMEM_PROCS=%s)\n",
@@ -105,7 +102,7 @@ static bool part1_heap_lo(void) {
      * control cannot fail the test. */
     size_t s1 = 0, s2 = 0;
     for (int i = 0; i < 4; i++) {
-        clear_stack();
+        gm_test_clear_stack();
         gm_gc();
         s2 = size_of_hidden(second);
         s1 = size_of_hidden(first);
@@ -125,7 +122,7 @@ static bool part1_heap_lo(void) {
         return false;
     }
     /* Nothing is left of the two. */
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     gm_read_memstats(&m1);
     CHECK(m1.heap_alloc < big, "heap_alloc %llu after both %zu-byte objects were dropped",

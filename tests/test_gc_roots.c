@@ -41,8 +41,6 @@
  * Under ThreadSanitizer the stopped-thread case is skipped: TSan delivers
  * a signal only when the thread calls into its runtime, and the spinning
  * thread never does.
- *
- * ctest-labels: tsan
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -50,7 +48,6 @@
 #include <stdatomic.h>
 
 #include "gm_test.h"
-#include "gc_clear.h"
 
 #define NOINLINE __attribute__((noinline))
 #define MASK 0xa5a5a5a5a5a5a5a5ull
@@ -148,7 +145,7 @@ NOINLINE static int count_reclaimed(const objset *s, int *first_live) {
 NOINLINE static void expect_reclaimed_now(const char *kind, const objset *s) {
     int n = 0, live = -1, tries;
     for (tries = 1; tries <= 3; tries++) {
-        clear_stack();
+        gm_test_clear_stack();
         gm_gc();
         n = count_reclaimed(s, &live);
         if (n == NOBJ)
@@ -167,7 +164,7 @@ NOINLINE static void expect_reclaimed_now(const char *kind, const objset *s) {
  * while it collects. */
 #define expect_reclaimed(kind, s)          \
     do {                                   \
-        clear_stack();                     \
+        gm_test_clear_stack();             \
         expect_reclaimed_now((kind), (s)); \
     } while (0)
 
@@ -176,7 +173,7 @@ NOINLINE static void expect_reclaimed_now(const char *kind, const objset *s) {
 NOINLINE static int collect_until_gone(const char *what, const uintptr_t *ms, int n) {
     int live = n;
     for (int tries = 1; tries <= 3 && live; tries++) {
-        clear_stack();
+        gm_test_clear_stack();
         gm_gc();
         live = 0;
         for (int i = 0; i < n; i++)
@@ -188,7 +185,7 @@ NOINLINE static int collect_until_gone(const char *what, const uintptr_t *ms, in
 }
 
 NOINLINE static void collect_and_churn(uint64_t salt) {
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     churn(churn_bytes, salt);
     gm_gc();
@@ -436,7 +433,7 @@ NOINLINE static void hold_in_own_registers(const objset *s) {
 static void test_own_registers(void) {
     objset s;
     make_set(&s, 4);
-    clear_stack();
+    gm_test_clear_stack();
     hold_in_own_registers(&s);
     expect_reclaimed("own registers", &s);
     printf("  %-40s survives, then reclaimed\n", "registers of the thread calling gm_gc");
@@ -464,12 +461,12 @@ static void test_no_root(void) {
 
     /* memstats counts them: N objects dropped, at least 99% freed. */
     const int n = 4000;
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     gm_memstats m0, m1;
     gm_read_memstats(&m0);
     uintptr_t last = make_garbage(n);
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     gm_read_memstats(&m1);
     int live = collect_until_gone("no root, last of many", &last, 1);
@@ -495,7 +492,7 @@ NOINLINE static uintptr_t make_cycle(uintptr_t *b_out) {
 static void test_cycle(void) {
     uintptr_t ab[2];
     ab[0] = make_cycle(&ab[1]);
-    clear_stack();
+    gm_test_clear_stack();
     int live = collect_until_gone("unreachable cycle", ab, 2);
     CHECK(live == 0, "an unreachable two-object cycle survived 3 collections: gm_size %zu %zu",
           gm_size(show(ab[0])), gm_size(show(ab[1])));
@@ -606,7 +603,7 @@ static void test_many_roots(void) {
     collect_and_churn(9000);
     verify_root_cells(cells, hidden, N);
     gm_remove_roots((void *)cells, (void *)(cells + N));
-    clear_stack();
+    gm_test_clear_stack();
     int live = collect_until_gone("1000 single-word added roots", hidden, N);
     CHECK(live == 0, "%d of %d objects still allocated after their %d roots were removed", live, N, N);
     free((void *)cells);
@@ -657,7 +654,7 @@ static void test_long_list(void) {
     gm_memstats m0, m1;
     gm_read_memstats(&m0);
     g_list = NULL;
-    clear_stack();
+    gm_test_clear_stack();
     CHECK(collect_until_gone("linked list", &head, 1) == 0, "list head still allocated after the list was dropped");
     gm_read_memstats(&m1);
     uint64_t freed = m1.frees - m0.frees;
@@ -683,7 +680,7 @@ static void test_tiny(void) {
     }
     g_tiny = arr;
     arr = NULL;
-    clear_stack();
+    gm_test_clear_stack();
     gm_gc();
     for (int r = 0; r < 4; r++) {
         for (int i = 0; i < 200000; i++) {
@@ -722,25 +719,25 @@ int main(void) {
      * leave heap addresses in slots a later frame may not overwrite (the
      * page heap's next free page, for instance, is the next span's base). */
 
-    clear_stack();
+    gm_test_clear_stack();
     test_no_root();
-    clear_stack();
+    gm_test_clear_stack();
     test_cycle();
-    clear_stack();
+    gm_test_clear_stack();
     test_noscan_parent();
-    clear_stack();
+    gm_test_clear_stack();
     test_malloc_not_root();
 
-    clear_stack();
+    gm_test_clear_stack();
     test_stack();
 #if defined(__x86_64__)
-    clear_stack();
+    gm_test_clear_stack();
     if (GM_TEST_TSAN)
         printf("  registers of a stopped thread: skipped under ThreadSanitizer (it delivers the stop signal only "
                "at its own calls, which the spinning thread never makes)\n");
     else
         test_registers_of_stopped_thread();
-    clear_stack();
+    gm_test_clear_stack();
     test_own_registers();
 #else
     printf("  registers: skipped (x86-64 only)\n");
@@ -751,13 +748,13 @@ int main(void) {
     static const root_kind interior = {"interior pointers from globals", interior_install, interior_get,
                                        interior_drop};
     static const root_kind parent = {"another heap object", parent_install, parent_get, parent_drop};
-    clear_stack();
+    gm_test_clear_stack();
     exercise(&bss, 10);
-    clear_stack();
+    gm_test_clear_stack();
     exercise(&data, 11);
-    clear_stack();
+    gm_test_clear_stack();
     exercise(&interior, 12);
-    clear_stack();
+    gm_test_clear_stack();
     exercise(&parent, 13);
 
     /* A library loaded after collections have run. */
@@ -771,7 +768,7 @@ int main(void) {
                                        "dlopen'ed library, file-local .bss"};
     for (lib_which = 0; lib_which < 3; lib_which++) {
         root_kind k = {lib_names[lib_which], lib_install, libk_get, lib_drop};
-        clear_stack();
+        gm_test_clear_stack();
         exercise(&k, 20 + (uint64_t)lib_which);
     }
 
@@ -780,17 +777,17 @@ int main(void) {
     CHECK(added, "calloc failed");
     static const root_kind addk = {"gm_add_roots (last words of the range)", added_install, added_get,
                                    added_drop};
-    clear_stack();
+    gm_test_clear_stack();
     exercise(&addk, 30);
     free((void *)added);
-    clear_stack();
+    gm_test_clear_stack();
     test_partial_remove();
-    clear_stack();
+    gm_test_clear_stack();
     test_many_roots();
 
-    clear_stack();
+    gm_test_clear_stack();
     test_long_list();
-    clear_stack();
+    gm_test_clear_stack();
     test_tiny();
 
     printf("test_gc_roots: ok\n");

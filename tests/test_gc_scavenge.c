@@ -24,7 +24,6 @@
 #include <sys/resource.h>
 
 #include "gm_test.h"
-#include "gc_clear.h"
 
 #define MiB (1024.0 * 1024.0)
 #define NOINLINE __attribute__((noinline))
@@ -66,7 +65,7 @@ NOINLINE static void drop_garbage(void) {
     gm_remove_roots(g_blobs, g_blobs + MAX_BLOBS);
     memset(g_blobs, 0, g_nblobs * sizeof(void *));
     g_nblobs = 0;
-    clear_stack();
+    gm_test_clear_stack();
 }
 
 static long minor_faults(void) {

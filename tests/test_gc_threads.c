@@ -25,8 +25,6 @@
  * under ThreadSanitizer: a thread that registers or leaves waits for the
  * thread list's lock in a raw futex call, where TSan holds back the stop
  * signal while the collector (holding that lock) waits for its answer.
- *
- * ctest-labels: tsan
  */
 #include <pthread.h>
 #include <stdatomic.h>

@@ -16,8 +16,6 @@
  * and a global, so the collector sees every pointer.  Seeded: prints its
  * seed, takes GM_TEST_SEED.  Fewer operations under sanitizers; no
  * collector round under ThreadSanitizer (see main).
- *
- * ctest-labels: threads
  */
 #include <pthread.h>
 

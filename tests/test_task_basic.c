@@ -6,7 +6,7 @@
 #include <fenv.h>
 #include <math.h>
 
-#include "test_task.h"
+#include "gm_test.h"
 
 static int order[16];
 static int norder;

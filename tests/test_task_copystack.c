@@ -9,7 +9,7 @@
 #include <stdbool.h>
 
 #include "task/task.h"
-#include "test_task.h"
+#include "gm_test.h"
 
 static gm_go_options copy_opts = {GM_STACK_COPY, 0};
 
@@ -165,10 +165,10 @@ static void run_leak(void *arg) {
 }
 
 static void test_debug_check(void) {
-    char out[4096];
-    int st = run_child(run_leak, NULL, out, sizeof out);
-    CHECK(!(WIFEXITED(st) && WEXITSTATUS(st) == 0), "pointer into a shared stack not caught");
-    CHECK(strstr(out, "pointer into a copy stack"), "message: %s", out);
+    static gm_child c;
+    CHECK(gm_test_run_child(run_leak, NULL, &c) == 0, "could not start a child");
+    CHECK(!(c.exited && c.exit_code == 0), "pointer into a shared stack not caught");
+    CHECK(strstr(c.err, "pointer into a copy stack"), "message: %s", c.err);
 }
 
 static void whoami(void *arg) {

@@ -8,7 +8,7 @@
  */
 #include <pthread.h>
 
-#include "test_task.h"
+#include "gm_test.h"
 
 enum { OBJ = 256, WORDS = OBJ / 8 };
 

@@ -10,7 +10,7 @@
 #include <setjmp.h>
 #include <signal.h>
 
-#include "test_task.h"
+#include "gm_test.h"
 
 static volatile int stop_depth = -1; /* never reached; keeps the compiler honest */
 
@@ -40,10 +40,12 @@ static void run_overflow(void *arg) {
 }
 
 static void check_overflow(gm_stack_kind kind, const char *limit) {
-    char out[8192];
-    int st = run_child(run_overflow, (void *)(intptr_t)kind, out, sizeof out);
-    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "%s overflow: status %#x, stderr: %s",
-          kind == GM_STACK_COPY ? "copy" : "growable", st, out);
+    static gm_child c;
+    char how[64];
+    CHECK(gm_test_run_child(run_overflow, (void *)(intptr_t)kind, &c) == 0, "could not start a child");
+    const char *out = c.err;
+    CHECK(c.signaled && c.signo == SIGABRT, "%s overflow: %s, stderr: %s",
+          kind == GM_STACK_COPY ? "copy" : "growable", gm_child_how(&c, how, sizeof how), out);
     long long id = -1;
     const char *p = strstr(out, "id=");
     CHECK(p && sscanf(p, "id=%lld", &id) == 1, "no id in: %s", out);
@@ -111,17 +113,18 @@ int main(void) {
     check_overflow(GM_STACK_GROWABLE, "262144");
     check_overflow(GM_STACK_COPY, "8388608");
 
-    char out[4096];
-    int st = run_child(run_chain, NULL, out, sizeof out);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "previous handler ran"),
-          "fault outside a guard did not chain: status %#x, %s", st, out);
+    static gm_child c;
+    char how[64];
+    CHECK(gm_test_run_child(run_chain, NULL, &c) == 0, "could not start a child");
+    CHECK(c.exited && c.exit_code == 0 && strstr(c.err, "previous handler ran"),
+          "fault outside a guard did not chain: %s, %s", gm_child_how(&c, how, sizeof how), c.err);
 
     long maps = read_max_map_count();
     if (maps > 0 && maps <= 300000) {
-        st = run_child(run_exhaust, NULL, out, sizeof out);
-        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exhaustion: status %#x, %s", st, out);
-        CHECK(strstr(out, "vm.max_map_count") && strstr(out, "GOMEM_STACK=copy"),
-              "exhaustion message should name the sysctl and copy stacks: %s", out);
+        CHECK(gm_test_run_child(run_exhaust, NULL, &c) == 0, "could not start a child");
+        CHECK(c.exited && c.exit_code == 0, "exhaustion: %s, %s", gm_child_how(&c, how, sizeof how), c.err);
+        CHECK(strstr(c.err, "vm.max_map_count") && strstr(c.err, "GOMEM_STACK=copy"),
+              "exhaustion message should name the sysctl and copy stacks: %s", c.err);
     } else {
         printf("vm.max_map_count is %ld: map exhaustion test skipped\n", maps);
     }

@@ -3,10 +3,12 @@
  * resident (as mincore counts it, through memstats stack_inuse); a
  * goroutine that recursed through 1 MiB of frames and returned holds that
  * memory until a collection, which releases it (shrinking below the parked
- * sp); stacks are pooled (spawn after exit maps nothing new); stack_max
+ * sp); so does a goroutine that recursed as deep and exited, whose stack
+ * waits in the pool (a collection returns all but its top page to the OS);
+ * stacks are pooled (spawn after exit maps nothing new); stack_max
  * per goroutine is honoured; and stack_sys reports the reservations.
  */
-#include "test_task.h"
+#include "gm_test.h"
 
 static gm_chan *hold;
 
@@ -81,6 +83,28 @@ static void test_shrink_after_gc(void) {
     gm_yield();
 }
 
+static void deep_then_exit(void *arg) {
+    *(int *)arg = recurse(1024);
+}
+
+static void test_pooled_released(void) {
+    uint64_t base = stack_inuse();
+    int r = -1;
+    gm_go(deep_then_exit, &r);
+    gm_yield();
+    CHECK(r == 0, "deep goroutine did not run");
+    uint64_t pooled = stack_inuse();
+    printf("exited after 1 MiB recursion: +%llu bytes resident in the pool\n",
+           (unsigned long long)(pooled - base));
+    CHECK(pooled - base >= (1u << 20), "the pooled stack should still hold ~1 MiB, got %llu",
+          (unsigned long long)(pooled - base));
+    gm_gc();
+    uint64_t after = stack_inuse();
+    printf("after gm_gc: +%llu bytes resident\n", (unsigned long long)(after - base));
+    CHECK(after - base <= 16384, "a collection should return the pooled stack to the OS, still +%llu",
+          (unsigned long long)(after - base));
+}
+
 static void nop(void *arg) {
     (void)arg;
 }
@@ -122,6 +146,7 @@ int main(void) {
     hold = gm_chan_make(0, 0);
     test_small_at_start();
     test_shrink_after_gc();
+    test_pooled_released();
     test_pool();
     test_stack_max();
     printf("test_task_stack: ok\n");

@@ -253,10 +253,13 @@ static void run_cycle(bool forced) {
     tc.n = atomic_fetch_add(&cycles_started, 1) + 1;
     tc.forced = forced;
     tc.start_ns = t0 - gm_gcstats.start_ns;
-    tc.heap_start = atomic_load(&gm_hstats.heap_live);
 
-    /* Stop the world; sweep termination; flush the mcaches. */
+    /* Stop the world; sweep termination; flush the mcaches.  The heap at
+     * the start is read once the world is stopped: read before, it missed
+     * what the mutators allocated while the stop was under way, and the
+     * live heap marked could exceed it (gctrace's X->Y->Z with Z > X). */
     gm_roots_collect_segments();
+    tc.heap_start = atomic_load(&gm_hstats.heap_live);
     uint64_t t1 = gm_nanotime();
     gm_sweep_all();
     for (gm_thread *t = gm_threads; t; t = t->next)

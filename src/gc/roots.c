@@ -10,9 +10,9 @@
  * deadlock the cycle).
  *
  * Thread stacks: each stopped thread from the stack pointer it recorded
- * when it stopped (its registers were spilled below that, by the kernel's
- * signal frame or by setjmp) up to the top of the stack it runs on; a
- * thread in a blocking region from the point where it entered it.  Parked
+ * when it stopped (its registers were spilled above that, by the kernel's
+ * signal frame or by gm_os_spill_registers) up to the top of the stack it
+ * runs on; a thread in a blocking region from the point where it entered it.  Parked
  * goroutines' stacks come from the scheduler (gm_gc_stacks_scan).
  *
  * User roots: ranges added with gm_add_roots, kept in a growable array.

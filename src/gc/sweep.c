@@ -59,7 +59,10 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
         uint64_t m = gm_take_marks(s, w) & mask;
         uint64_t f = atomic_exchange_explicit(&s->free_bits[w], 0, memory_order_acq_rel);
         uint64_t a = atomic_load_explicit(&s->alloc_bits[w], memory_order_relaxed) & mask;
-        uint64_t now = m & ~f;
+        /* Live: marked, allocated and not freed.  A mark alone is not enough:
+         * with concurrent marking a slot marked early may be freed (and its
+         * free applied by a thread that cached the span) before the cycle ends. */
+        uint64_t now = m & a & ~f;
         reclaimed += (uint64_t)__builtin_popcountll(a & ~f & ~m);
         applied += (uint32_t)__builtin_popcountll(f);
         live += (uint32_t)__builtin_popcountll(now);

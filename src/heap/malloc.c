@@ -265,8 +265,15 @@ static gm_span *object_of(void *p, const char *what, uintptr_t *idx_out, size_t 
     gm_span *s;
     size_t size;
     if (!find_object(a, &s, idx_out, &start, &size)) {
-        if (!gm_span_of(a))
+        if (!gm_span_of(a)) {
+            /* A freed large object's pages are a free run: still the heap's. */
+            if (!(a >> GM_ADDR_BITS) &&
+                atomic_load_explicit(&gm_arena_index[a >> GM_ARENA_SHIFT], memory_order_acquire))
+                gm_fatal("%s(%p): pointer is in the gomem heap but in no allocated object (freed "
+                         "already: double free of a large object, or a pointer into freed pages)",
+                         what, p);
             gm_fatal("%s(%p): pointer is not in the gomem heap", what, p);
+        }
         gm_fatal("%s(%p): object is not allocated (double free, or free of a pointer never "
                  "returned by gm_alloc)", what, p);
     }

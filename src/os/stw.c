@@ -10,7 +10,8 @@
  *
  * Safe points: a thread inside a no-stop region (allocator, goroutine
  * switch) only notes the request; it stops itself when it leaves the
- * region, after spilling its registers with setjmp.
+ * region, after spilling its registers (spill.c: setjmp would store the
+ * frame pointer mangled, hiding a heap pointer a caller keeps there).
  *
  * Blocking regions: a thread inside gm_blocking is not signalled.  The
  * collector moves its blocking flag from 1 to 2 (held) for the stop; a
@@ -21,7 +22,6 @@
  * leaving the previous stop stays pending and is delivered after it.
  */
 #include <errno.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <string.h>
 
@@ -37,8 +37,8 @@ static pthread_t stopper;
  * thread held in a blocking region may take a stop signal late, after the
  * world restarted, and must then not wait for the next stop to end. */
 GM_NO_SANITIZE static void stop_self(gm_thread *t, uint32_t epoch) {
-    jmp_buf regs;
-    setjmp(regs);
+    gm_spilled_regs regs;
+    gm_os_spill_registers(&regs);
     volatile char here = 0;
     char *sp = (char *)&here < (char *)&regs ? (char *)&here : (char *)&regs;
     t->stop_pending = 0;
@@ -143,8 +143,8 @@ void gm_start_world(void) {
 
 GM_API void *gm_blocking(void *(*fn)(void *), void *arg) {
     gm_thread *t = gm_thread_current();
-    jmp_buf regs;
-    setjmp(regs);
+    gm_spilled_regs regs;
+    gm_os_spill_registers(&regs);
     volatile char here = 0;
     t->blocking_sp = (char *)&here < (char *)&regs ? (char *)&here : (char *)&regs;
     atomic_store_explicit(&t->blocking, 1, memory_order_release);
