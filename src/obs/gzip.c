@@ -12,6 +12,8 @@
  * Huffman codes are sent most significant bit first, so they are reversed
  * before packing, while the extra bits of lengths and distances are not.
  *
+ * Data that would grow (random bytes) goes in stored blocks instead.
+ *
  * The gzip member is the 10-byte header (no name, no time), the deflate
  * stream, then the CRC-32 and the length mod 2^32 of the input, little
  * endian.  All memory comes from gm_os_alloc.
@@ -154,6 +156,25 @@ static size_t deflate_fixed(const uint8_t *in, size_t n, uint8_t *out, int64_t *
     return w.len;
 }
 
+/* Stored blocks (BTYPE 00): the data as it is, in blocks of at most 65535
+ * bytes, each after a byte-aligned header and its length and the length's
+ * complement.  Used when the fixed codes would make the data larger. */
+static size_t deflate_stored(const uint8_t *in, size_t n, uint8_t *out) {
+    size_t len = 0, i = 0;
+    do {
+        size_t k = n - i < 65535 ? n - i : 65535;
+        out[len++] = i + k == n ? 1 : 0; /* BFINAL, BTYPE 00, padding */
+        out[len++] = (uint8_t)k;
+        out[len++] = (uint8_t)(k >> 8);
+        out[len++] = (uint8_t)~k;
+        out[len++] = (uint8_t)(~k >> 8);
+        memcpy(out + len, in + i, k);
+        len += k;
+        i += k;
+    } while (i < n);
+    return len;
+}
+
 static int write_all(int fd, const uint8_t *p, size_t n) {
     while (n) {
         ssize_t r = write(fd, p, n);
@@ -186,6 +207,9 @@ int gm_gzip_write(int fd, const void *data, size_t n) {
     static const uint8_t header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
     memcpy(out, header, 10);
     size_t len = 10 + deflate_fixed(data, n, out + 10, head);
+    size_t stored = 5 * (n / 65535 + 1) + n;
+    if (len - 10 > stored)
+        len = 10 + deflate_stored(data, n, out + 10);
     uint32_t crc = gm_crc32(0, data, n), isize = (uint32_t)n;
     for (int k = 0; k < 4; k++)
         out[len++] = (uint8_t)(crc >> (8 * k));
