@@ -126,13 +126,13 @@ void gm_sample_refill_end(gm_mcache *mc, uint8_t sc, void *p) {
     uint64_t c = s->alloc_cache;
     if (room < 64)
         c &= room ? (1ull << room) - 1 : 0;
-    unsigned n = (unsigned)__builtin_popcountll(c);
-    int64_t k = left / size; /* slots wholly before the next sample */
-    if (k < (int64_t)n) {
+    int64_t cached = (int64_t)__builtin_popcountll(c) * size;
+    if (left >= cached) {
+        left -= cached;
+    } else {
+        int64_t k = left / size; /* slots wholly before the next sample */
         s->alloc_cache = keep_lowest(c, (unsigned)k);
         left -= k * size;
-    } else {
-        left -= (int64_t)n * size;
     }
     sm->left[sc] = left;
 }
