@@ -4,7 +4,9 @@
  * function are what it allocated (small, tiny and large objects); before
  * any collection everything counts as in use except what gm_free
  * released; after gm_gc() the objects that died have left inuse_space
- * while the reachable ones (verified intact) are all still there.  Also:
+ * while the reachable ones (verified intact) are all still there; objects
+ * allocated by goroutines (growable and copy stacks) are counted under
+ * their function too.  Also:
  * GOMEM_HEAPPROFILE writes a profile at exit, and gm_write_heap_profile
  * reports a bad descriptor.
  *
@@ -51,6 +53,27 @@ __attribute__((noinline)) static void large_drop_site(void) {
     sink = gm_alloc_noscan(40000);
     __asm__ volatile("" ::: "memory");
 }
+/* Goroutines on both stack kinds: their stacks unwind to the goroutine's
+ * entry. */
+#define N_GO 10
+#define N_PER_GO 300
+static void *volatile go_objs[N_GO * N_PER_GO];
+static gm_waitgroup *wg;
+__attribute__((noinline)) static void *goroutine_site(void) {
+    void *p = gm_alloc(48);
+    __asm__ volatile("" ::: "memory");
+    return p;
+}
+static void goroutine_body(void *arg) {
+    intptr_t g = (intptr_t)arg;
+    for (int i = 0; i < N_PER_GO; i++) {
+        go_objs[g * N_PER_GO + i] = goroutine_site();
+        if (i % 50 == 0)
+            gm_yield();
+    }
+    gm_waitgroup_done(wg);
+}
+
 __attribute__((noinline)) static void exit_site(void) {
     sink = gm_alloc(32);
     __asm__ volatile("" ::: "memory");
@@ -116,6 +139,13 @@ int main(int argc, char **argv) {
         large[i] = large_keep_site();
         large_drop_site();
     }
+    wg = gm_waitgroup_make();
+    for (intptr_t g = 0; g < N_GO; g++) {
+        gm_waitgroup_add(wg, 1);
+        gm_go_options o = {.stack_kind = g % 2 ? GM_STACK_COPY : GM_STACK_GROWABLE};
+        CHECK(gm_go_with(goroutine_body, (void *)g, &o) > 0, "gm_go_with: %s", strerror(errno));
+    }
+    gm_waitgroup_wait(wg);
     sink = NULL;
 
     char before[1024], after[1024];
@@ -129,8 +159,9 @@ int main(int argc, char **argv) {
         {"tiny_site", N_TINY, N_TINY * 8.0, N_TINY, N_TINY * 8.0, 0},
         {"large_keep_site", N_LARGE, N_LARGE * 40960.0, N_LARGE, N_LARGE * 40960.0, 0},
         {"large_drop_site", N_LARGE, N_LARGE * 40960.0, N_LARGE, N_LARGE * 40960.0, 0},
+        {"goroutine_site", N_GO * N_PER_GO, N_GO * N_PER_GO * 48.0, N_GO * N_PER_GO, N_GO * N_PER_GO * 48.0, 0},
     };
-    check_profile(before, w1, 6, "before any collection");
+    check_profile(before, w1, 7, "before any collection");
 
     gm_gc();
     pprof_write(after);
@@ -141,8 +172,9 @@ int main(int argc, char **argv) {
         {"tiny_site", N_TINY, N_TINY * 8.0, N_TINY, N_TINY * 8.0, 0},
         {"large_keep_site", N_LARGE, N_LARGE * 40960.0, N_LARGE, N_LARGE * 40960.0, 0},
         {"large_drop_site", N_LARGE, N_LARGE * 40960.0, 0, 0, 1},
+        {"goroutine_site", N_GO * N_PER_GO, N_GO * N_PER_GO * 48.0, N_GO * N_PER_GO, N_GO * N_PER_GO * 48.0, 0},
     };
-    check_profile(after, w2, 6, "after gm_gc()");
+    check_profile(after, w2, 7, "after gm_gc()");
     for (int i = 0; i < N_KEEP; i++) {
         size_t bad = gm_test_verify(keep[i], 64, (uint64_t)i);
         CHECK(bad == (size_t)-1, "kept object %d (%p) corrupted at byte %zu", i, keep[i], bad);
