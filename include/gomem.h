@@ -211,6 +211,19 @@ typedef struct gm_memstats {
 /* Fills *stats with a consistent snapshot. */
 void gm_read_memstats(gm_memstats *stats);
 
+/* Writes a heap profile to fd in pprof's format (gzip-compressed
+ * profile.proto), as Go's pprof.WriteHeapProfile: for each call stack that
+ * allocated sampled objects, alloc_objects and alloc_space (everything
+ * allocated) and inuse_objects and inuse_space (not yet freed), estimated
+ * from one sample per GOMEM_DEBUG=memprofilerate=N bytes (512 KiB by
+ * default; 1 samples every object, 0 turns sampling off).  In-use figures
+ * are as of the last collection whose sweep finished (after gm_gc() they
+ * reflect that collection); before any collection, everything sampled so
+ * far.  Read it with `go tool pprof PROGRAM FILE`.  GOMEM_HEAPPROFILE=path
+ * writes one at exit.  Returns 0, or -1 with errno set (a write error, or
+ * ENOMEM).  docs/profiling.md shows how to read one. */
+int gm_write_heap_profile(int fd);
+
 /* ------------------------------------------------------------------------ */
 /* Finalizers, cleanups, weak pointers                                      */
 /* ------------------------------------------------------------------------ */

@@ -4,8 +4,10 @@
  * The names and forms mirror Go's: GOMEM_GC is GOGC (a percent or "off"),
  * GOMEM_LIMIT is GOMEMLIMIT (bytes with an optional B/KiB/MiB/GiB/TiB suffix,
  * or "off"), GOMEM_PROCS is the number of mark workers, GOMEM_DEBUG a comma
- * list of key=value (gctrace=1, gccheckmark=1, gcstoptheworld=1, stackcheck=1, cleanupcheck=1).  GOMEM_STACK and
+ * list of key=value (gctrace=1, gccheckmark=1, gcstoptheworld=1, stackcheck=1,
+ * cleanupcheck=1, memprofilerate=N as Go's runtime.MemProfileRate).  GOMEM_STACK and
  * GOMEM_STACK_MAX choose the default goroutine stack kind and limit.
+ * GOMEM_HEAPPROFILE names a file the heap profile is written to at exit.
  *
  * A value that does not parse is not guessed at: start-up stops with a
  * message naming the variable, the value and the accepted forms.
@@ -19,6 +21,7 @@
 
 #include "gc/gc.h"
 #include "heap/heap.h"
+#include "obs/heapprof.h"
 #include "task/task.h"
 
 gm_config gm_cfg = {
@@ -27,6 +30,7 @@ gm_config gm_cfg = {
     .procs = 1,
     .stack_kind = GM_STACK_GROWABLE,
     .stack_max = 8u << 20,
+    .memprofilerate = 512 * 1024,
 };
 _Atomic int gm_initialized;
 static gm_mutex init_lock = GM_MUTEX_INIT;
@@ -75,7 +79,8 @@ static bool parse_bytes(const char *s, long long *out) {
 
 static void parse_debug(const char *value) {
     static const char forms[] =
-        "expected a comma-separated list of gctrace=0|1, gccheckmark=0|1, gcstoptheworld=0|1, stackcheck=0|1, cleanupcheck=0|1";
+        "expected a comma-separated list of gctrace=0|1, gccheckmark=0|1, gcstoptheworld=0|1, stackcheck=0|1, "
+        "cleanupcheck=0|1, memprofilerate=N (bytes per heap profile sample, 0 to 1073741824; 0 is off)";
     const char *p = value;
     while (*p) {
         const char *comma = strchr(p, ',');
@@ -90,9 +95,12 @@ static void parse_debug(const char *value) {
             bad_setting("GOMEM_DEBUG", value, forms);
         *eq = 0;
         long long v;
-        if (!parse_int(eq + 1, 0, 2, &v))
+        bool rate = strcmp(item, "memprofilerate") == 0;
+        if (!parse_int(eq + 1, 0, rate ? 1ll << 30 : 2, &v))
             bad_setting("GOMEM_DEBUG", value, forms);
-        if (strcmp(item, "gctrace") == 0)
+        if (rate)
+            gm_cfg.memprofilerate = v;
+        else if (strcmp(item, "gctrace") == 0)
             gm_cfg.gctrace = v != 0;
         else if (strcmp(item, "gccheckmark") == 0)
             gm_cfg.gccheckmark = v != 0;
@@ -140,6 +148,8 @@ static void read_environment(void) {
     }
     if ((v = getenv("GOMEM_DEBUG")))
         parse_debug(v);
+    if ((v = getenv("GOMEM_HEAPPROFILE")) && *v)
+        gm_cfg.heapprofile = v;
     if ((v = getenv("GOMEM_STACK")) && *v) {
         if (strcmp(v, "growable") == 0)
             gm_cfg.stack_kind = GM_STACK_GROWABLE;
@@ -168,6 +178,7 @@ void gm_init(void) {
         gm_threads_init();
         gm_dirty_init(!gm_cfg.gcstoptheworld);
         gm_heap_init();
+        gm_heapprof_init(); /* before gm_gc_init: its fork handler runs after the collector's */
         gm_gc_init();
         gm_task_init(); /* GOMEM_DEBUG=stackcheck turns on the copy-stack send check */
         atomic_store_explicit(&gm_initialized, 1, memory_order_release);

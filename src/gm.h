@@ -339,6 +339,8 @@ typedef struct gm_config {
     bool cleanupcheck; /* cleanups: catch an arg that reaches its object */
     int stack_kind;       /* GM_STACK_GROWABLE or GM_STACK_COPY */
     size_t stack_max;
+    int64_t memprofilerate;  /* bytes per heap profile sample; 0: off, 1: every object */
+    const char *heapprofile; /* GOMEM_HEAPPROFILE: write a heap profile there at exit */
 } gm_config;
 extern gm_config gm_cfg;
 /* Reads GOMEM_* once (idempotent, thread-safe). */

@@ -52,6 +52,8 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
     GM_ASSERT(atomic_load_explicit(&s->freeindex, memory_order_relaxed) == 0);
     if (__atomic_load_n(&s->specials, __ATOMIC_ACQUIRE))
         gm_specials_sweep(s);
+    if (__atomic_load_n(&s->profiled, __ATOMIC_ACQUIRE))
+        gm_heap_prof.sweep(s);
     uint64_t reclaimed = 0;
     uint32_t applied = 0, live = 0;
     for (unsigned w = 0; w < s->nwords; w++) {
@@ -152,6 +154,8 @@ static _Atomic uint32_t sweep_done_gen;
 
 void gm_sweep_mark_done(uint32_t sg) {
     atomic_store_explicit(&sweep_done_gen, sg, memory_order_release);
+    if (gm_heap_prof.sweep_done)
+        gm_heap_prof.sweep_done(sg);
 }
 
 /* Before the page heap commits new memory, the allocating thread sweeps

@@ -85,6 +85,7 @@ typedef struct gm_span {
     _Atomic uint64_t *free_bits;
     _Atomic uint8_t *mark_bytes;
     void *specials;      /* finalizers, cleanups, weak handles (src/gc) */
+    void *profiled;      /* records of its sampled objects (heap profile), or NULL */
     /* Tiny spans only: per 16-byte block, bit k set if an object starts at
      * byte k (low 16 bits) or ends at byte k (high 16 bits).  Written by
      * the owning mcache, read by gm_size/gm_base/gm_realloc. */
@@ -249,6 +250,64 @@ typedef struct gm_large_spans {
 } gm_large_spans;
 extern gm_large_spans gm_large;
 
+/* ------------------------------------------------------- heap profiling */
+
+/* Allocation sampling for the heap profile (sample.c).  While
+ * gm_cfg.memprofilerate > 0, one allocated byte in memprofilerate on
+ * average starts a sample, the distances between samples drawn from an
+ * exponential distribution.  Small objects are counted per span class: the
+ * refill slow path debits the countdown for every object a newly loaded
+ * alloc_cache holds, and cuts alloc_cache short just before the sampled
+ * object, so that object comes back to the slow path; the fast path pays
+ * nothing.  Tiny and large objects, which always take the slow path, share
+ * one byte countdown. */
+#define GM_SAMPLE_MAX_DEPTH 64
+typedef struct gm_mcache_sampler {
+    int64_t left[GM_ALL_SPAN_CLASSES]; /* bytes to the next sample, per span class */
+    int64_t left_other;                /* tiny and large objects */
+    uint64_t rng;
+    bool want_stack; /* the refill stopped before a sampled object: capture, retry */
+    int depth;       /* > 0: stack captured for the next sampled object */
+    uintptr_t stack[GM_SAMPLE_MAX_DEPTH];
+} gm_mcache_sampler;
+
+/* Hooks of the heap profiler (src/obs/heapprof.c), all set or all NULL. */
+typedef struct gm_heap_profiler {
+    /* Fills pcs with the return addresses of the allocating call, its
+     * caller first; returns how many.  Outside any no-stop region. */
+    int (*capture)(uintptr_t *pcs, int max);
+    /* A sampled object of size bytes was allocated at obj in span s
+     * (inside the allocation's no-stop region). */
+    void (*sampled)(gm_span *s, uintptr_t obj, size_t size, const uintptr_t *pcs, int depth);
+    /* gm_free releases obj, in a span whose profiled is set. */
+    void (*freed)(gm_span *s, uintptr_t obj);
+    /* A span whose profiled is set is being swept, marks not yet taken. */
+    void (*sweep)(gm_span *s);
+    /* Every span has been swept for sweepgen sg. */
+    void (*sweep_done)(uint32_t sg);
+} gm_heap_profiler;
+extern gm_heap_profiler gm_heap_prof;
+
+void gm_sample_init(gm_mcache *mc);
+/* The refill slow path of span class sc (not the tiny class): begin returns
+ * false if the next object is sampled and its stack is not taken yet (the
+ * refill then returns NULL with want_stack set); end counts the object p
+ * just taken from mc->alloc[sc] and the rest of the span's alloc_cache. */
+bool gm_sample_refill_begin(gm_mcache *mc, uint8_t sc);
+void gm_sample_refill_end(gm_mcache *mc, uint8_t sc, void *p);
+/* Tiny and large objects: true if an object of size bytes is sampled; then
+ * the stack has been taken (call before the no-stop region). */
+bool gm_sample_other(gm_mcache *mc, size_t size);
+/* Takes the calling thread's stack into mc (outside the no-stop region). */
+void gm_sample_capture(gm_mcache *mc);
+/* The start addresses of the functions that a program's allocating call
+ * can have last on the stack (the public calls, and the slow paths they
+ * may tail-call), where the profile cuts the allocator's own frames off. */
+#define GM_ALLOC_ENTRY_POINTS 6
+void gm_alloc_entry_points(uintptr_t out[GM_ALLOC_ENTRY_POINTS]);
+/* Records the sample whose stack mc holds (inside the no-stop region). */
+void gm_sample_record(gm_mcache *mc, gm_span *s, void *p, size_t size);
+
 /* ----------------------------------------------------------------- mcache */
 
 struct gm_mcache {
@@ -268,11 +327,14 @@ struct gm_mcache {
     gm_span *pending_span;
     unsigned pending_word;
     uint64_t pending_mask;
+    gm_mcache_sampler sampler; /* heap profile sampling (sample.c) */
 };
 extern gm_span gm_empty_span;
 
 void gm_mcache_init(gm_mcache *mc);
-void *gm_mcache_refill(gm_mcache *mc, uint8_t spanclass); /* returns an object */
+/* Returns an object; NULL when out of memory, or when the heap profile
+ * samples it and wants its caller's stack first (sampler.want_stack). */
+void *gm_mcache_refill(gm_mcache *mc, uint8_t spanclass);
 void gm_mcache_release_all(gm_mcache *mc);               /* uncache every span */
 void gm_mcache_publish_frees(gm_mcache *mc);             /* pending frees -> free_bits */
 

@@ -174,23 +174,52 @@ void *gm_alloc_large(size_t size, bool noscan) {
     return (void *)s->base;
 }
 
+/* A small allocation came back NULL: out of memory, or the heap profile
+ * samples the object and wants the caller's stack, taken here outside the
+ * no-stop region (sample.c), before the allocation is tried again. */
+GM_NOINLINE static void *alloc_small_retry(gm_thread *t, size_t size, bool noscan) {
+    gm_mcache *mc = t->mcache;
+    if (!mc->sampler.want_stack) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    gm_sample_capture(mc);
+    gm_nostop_enter(t);
+    void *p = alloc_small(mc, size, noscan);
+    if (p && gm_gc_marking())
+        gm_mark_new_object((uintptr_t)p);
+    mc->sampler.depth = 0;
+    mc->sampler.want_stack = false;
+    gm_nostop_exit(t);
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
 GM_NOINLINE static void *alloc_slow(size_t size, bool noscan) {
     gm_ensure_init();
     gm_thread *t = gm_thread_current();
     void *p;
+    bool large = size > GM_MAX_SMALL_SIZE, too_large = size > (SIZE_MAX >> 1);
+    bool tiny = !large && noscan && size < GM_TINY_SIZE && size > 0;
+    size_t bytes = large && !too_large ? ((size + GM_PAGE_SIZE - 1) & ~(GM_PAGE_SIZE - 1)) : size;
+    bool sampled = (large || tiny) && !too_large && GM_UNLIKELY(gm_cfg.memprofilerate != 0) &&
+                   gm_sample_other(t->mcache, bytes);
     gm_nostop_enter(t);
-    if (size > GM_MAX_SMALL_SIZE) {
-        p = size > (SIZE_MAX >> 1) ? NULL : gm_alloc_large(size, noscan);
-    } else if (noscan && size < GM_TINY_SIZE && size > 0) {
+    if (large) {
+        p = too_large ? NULL : gm_alloc_large(size, noscan);
+    } else if (tiny) {
         p = alloc_tiny(t->mcache, size);
     } else {
         p = alloc_small(t->mcache, size, noscan);
     }
     if (p && gm_gc_marking())
         gm_mark_new_object((uintptr_t)p);
+    if (sampled && p)
+        gm_sample_record(t->mcache, gm_span_of((uintptr_t)p), p, bytes);
     gm_nostop_exit(t);
     if (!p)
-        errno = ENOMEM;
+        p = large || tiny ? (errno = ENOMEM, NULL) : alloc_small_retry(t, size, noscan);
     gm_gc_after_alloc();
     return p;
 }
@@ -204,7 +233,7 @@ GM_INLINE void *alloc_common(size_t size, bool noscan) {
     void *p = alloc_small(t->mcache, size, noscan);
     gm_nostop_exit(t);
     if (GM_UNLIKELY(!p))
-        errno = ENOMEM;
+        return alloc_small_retry(t, size, noscan);
     return p;
 }
 
@@ -313,6 +342,8 @@ GM_API void gm_free(void *p) {
     }
     if (__atomic_load_n(&s->specials, __ATOMIC_ACQUIRE))
         gm_specials_free(s, (uintptr_t)p);
+    if (__atomic_load_n(&s->profiled, __ATOMIC_ACQUIRE))
+        gm_heap_prof.freed(s, (uintptr_t)p);
     uint64_t bit = 1ull << (idx & 63);
     if (gm_spanclass_sizeclass(s->spanclass) == 0) {
         uint64_t old = atomic_fetch_or_explicit(&s->free_bits[0], bit, memory_order_acq_rel);
@@ -336,6 +367,15 @@ GM_API void gm_free(void *p) {
     mc->nfree++;
     mc->bytes_freed += s->elemsize;
     gm_nostop_exit(t);
+}
+
+void gm_alloc_entry_points(uintptr_t out[GM_ALLOC_ENTRY_POINTS]) {
+    out[0] = (uintptr_t)gm_alloc;
+    out[1] = (uintptr_t)gm_alloc_noscan;
+    out[2] = (uintptr_t)gm_alloc_array;
+    out[3] = (uintptr_t)gm_realloc;
+    out[4] = (uintptr_t)alloc_slow;
+    out[5] = (uintptr_t)alloc_small_retry;
 }
 
 GM_API size_t gm_size(const void *p) {

@@ -22,6 +22,7 @@ void gm_mcache_init(gm_mcache *mc) {
         mc->alloc[i] = &gm_empty_span;
     mc->tiny = 0;
     mc->tiny_offset = 0;
+    gm_sample_init(mc);
 }
 
 /* Finds the next free slot at or after freeindex, crossing bitmap words;
@@ -117,7 +118,7 @@ void gm_mcache_publish_frees(gm_mcache *mc) {
         gm_mcentral_span_freed(&gm_central[sc], s);
 }
 
-void *gm_mcache_refill(gm_mcache *mc, uint8_t sc) {
+static void *refill(gm_mcache *mc, uint8_t sc) {
     gm_mcache_publish_frees(mc);
     gm_span *s = mc->alloc[sc];
     if (s != &gm_empty_span) {
@@ -147,6 +148,19 @@ void *gm_mcache_refill(gm_mcache *mc, uint8_t sc) {
     gm_gc_on_heap_growth();
     unsigned idx = next_free_slow(s);
     return (void *)(s->base + (uintptr_t)idx * s->elemsize);
+}
+
+/* The heap profile's sampling (sample.c) sits around the refill: it may
+ * stop the refill before a sampled object (NULL with want_stack set), and
+ * it sees every alloc_cache the refill loads. */
+void *gm_mcache_refill(gm_mcache *mc, uint8_t sc) {
+    bool sampling = gm_cfg.memprofilerate != 0 && sc != GM_TINY_SPANCLASS;
+    if (GM_UNLIKELY(sampling) && !gm_sample_refill_begin(mc, sc))
+        return NULL;
+    void *p = refill(mc, sc);
+    if (GM_UNLIKELY(sampling) && p)
+        gm_sample_refill_end(mc, sc, p);
+    return p;
 }
 
 void gm_mcache_release_all(gm_mcache *mc) {
