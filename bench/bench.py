@@ -803,6 +803,11 @@ def pause_chart(rep, name, title, figs):
                 k += 1
             counts[k] += 1
         series.append((peer, [(edges[k] / 1e3, c) for k, c in enumerate(counts)], "solid"))
+    # only the bins from the first to the last that any collector used, and one each side
+    used = [k for _, pts, _ in series for k, (_, c) in enumerate(pts) if c]
+    if used:
+        lo, hi = max(min(used) - 1, 0), min(max(used) + 1, len(edges) - 1)
+        series = [(n, pts[lo:hi + 1], st) for n, pts, st in series]
     rep.charts.append((name, svgchart.lines(title, "stop-the-world pause per cycle, us (log2 bins)",
                                             "cycles", series, log_x=True), title))
 

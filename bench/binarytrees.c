@@ -18,7 +18,7 @@
  *   2097152\t trees of depth 4\t check: 65011712
  *   ...
  *   long lived tree of depth 21\t check: 4194303
- * bench/run.sh compares it with bench/binarytrees-21.expected (and, for other
+ * bench/bench.py compares it with bench/binarytrees-21.expected (and, for other
  * depths, with text computed from the formula above).
  *
  * Threads.  The depths of step 3 are independent; like the Game's parallel

@@ -36,13 +36,10 @@ def _nice_ticks(lo, hi, count=5):
     raw = (hi - lo) / count
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
-    first = math.ceil(lo / step - 1e-9) * step
-    ticks = []
-    v = first
-    while v <= hi + step * 1e-9:
-        ticks.append(round(v, 12))
-        v += step
-    return ticks
+    # from the last multiple of step at or below lo to the first at or above hi
+    k = math.floor(lo / step + 1e-9)
+    last = math.ceil(hi / step - 1e-9)
+    return [round(i * step, 12) for i in range(k, last + 1)]
 
 
 def _fmt(v):
@@ -62,14 +59,28 @@ def _doc(title, body):
     return ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
             'viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">\n'
             '<rect width="100%%" height="100%%" fill="white"/>\n'
-            '<text x="%d" y="20" text-anchor="middle" font-size="15">%s</text>\n%s</svg>\n'
+            '<text x="%d" y="17" text-anchor="middle" font-size="15">%s</text>\n%s</svg>\n'
             % (WIDTH, HEIGHT, WIDTH, HEIGHT, WIDTH // 2, escape(title), body))
+
+
+def _legend(names, x0, y0, step_per_char=7):
+    """Colour keys in rows that wrap at the canvas width; returns (svg, rows)."""
+    out, x, y = [], x0, y0
+    for i, name in enumerate(names):
+        w = 14 + step_per_char * len(name) + 14
+        if x + w > WIDTH - 10 and x > x0:
+            x, y = x0, y + 15
+        out.append('<rect x="%d" y="%d" width="10" height="10" fill="%s"/>' % (x, y, PALETTE[i % len(PALETTE)]))
+        out.append('<text x="%d" y="%d">%s</text>' % (x + 14, y + 9, escape(name)))
+        x += w
+    return out, (y - y0) // 15 + 1
 
 
 def bars(title, unit, groups, series_names):
     """groups: [(label, {series: (value, lo, hi)})]; bars per series, in
     series_names order; lo/hi draw a whisker (None: none)."""
-    left, right, top, bottom = 150, 30, 40, 50
+    legend, rows = _legend(series_names, 150, 26, 8)
+    left, right, top, bottom = 150, 30, 30 + 15 * rows, 50
     pw, ph = WIDTH - left - right, HEIGHT - top - bottom
     vmax = 0.0
     for _, vals in groups:
@@ -103,19 +114,15 @@ def bars(title, unit, groups, series_names):
             if lo is not None and hi is not None:
                 yc = y + bh * 0.45
                 out.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>' % (x(lo), yc, x(hi), yc))
-    # legend
-    lx = left
-    for si, name in enumerate(series_names):
-        out.append('<rect x="%d" y="27" width="10" height="10" fill="%s"/>' % (lx, PALETTE[si % len(PALETTE)]))
-        out.append('<text x="%d" y="36">%s</text>' % (lx + 14, escape(name)))
-        lx += 14 + 8 * len(name) + 16
+    out += legend
     return _doc(title, "\n".join(out) + "\n")
 
 
 def lines(title, xlabel, ylabel, series, log_x=False):
     """series: [(name, [(x, y), ...], style)] with style "solid", "dashed"
     or "dots"; log_x puts x on a log10 axis (x <= 0 points are dropped)."""
-    left, right, top, bottom = 70, 20, 45, 45
+    legend, rows = _legend([name for name, _, _ in series], 70, 26)
+    left, right, top, bottom = 70, 20, 32 + 15 * rows, 45
     pw, ph = WIDTH - left - right, HEIGHT - top - bottom
     pts = [(px, py) for _, ps, _ in series for px, py in ps if not log_x or px > 0]
     if log_x:
@@ -151,7 +158,6 @@ def lines(title, xlabel, ylabel, series, log_x=False):
     out.append('<text x="%d" y="%d" text-anchor="middle">%s</text>' % (left + pw // 2, HEIGHT - 8, escape(xlabel)))
     out.append('<text x="14" y="%d" text-anchor="middle" transform="rotate(-90 14 %d)">%s</text>'
                % (top + ph // 2, top + ph // 2, escape(ylabel)))
-    lx = left
     for si, (name, ps, style) in enumerate(series):
         colour = PALETTE[si % len(PALETTE)]
         ps = [(px, py) for px, py in ps if not log_x or px > 0]
@@ -162,7 +168,5 @@ def lines(title, xlabel, ylabel, series, log_x=False):
             dash = ' stroke-dasharray="5,3"' if style == "dashed" else ""
             path = " ".join("%.1f,%.1f" % (X(px), Y(py)) for px, py in ps)
             out.append('<polyline points="%s" fill="none" stroke="%s" stroke-width="1.5"%s/>' % (path, colour, dash))
-        out.append('<rect x="%d" y="29" width="10" height="10" fill="%s"/>' % (lx, colour))
-        out.append('<text x="%d" y="38">%s</text>' % (lx + 14, escape(name)))
-        lx += 14 + 7 * len(name) + 14
+    out += legend
     return _doc(title, "\n".join(out) + "\n")

@@ -15,7 +15,7 @@
 // depth order.  (The Game's Go #2 program starts one goroutine per depth
 // instead; with 2 CPUs either keeps both busy.)
 //
-// At exit one line goes to standard error, in the format bench/run.sh parses
+// At exit one line goes to standard error, in the format bench/bench.py parses
 // for every collected peer, from runtime.ReadMemStats:
 //   gcstats: num_gc=N max_pause_ns=M total_pause_ns=T
 // (max over PauseNs, which holds the last 256 cycles' stop-the-world pauses),
