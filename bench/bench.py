@@ -61,6 +61,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # keep bench/ free of __pycache__
 import svgchart  # noqa: E402
 
 SCALING_MARK = "<!-- bench/scaling.py appends below this line -->"
@@ -337,7 +338,7 @@ SIZES = {
     },
     "quick": {
         "alloc": ("262144 3 67108864", 4), "gcalloc": ("1048576 3 1", 2),
-        "binarytrees": (17, 2), "holdup": (17, 2), "gcbench": ("18 16 500000 4 16", 1),
+        "binarytrees": (18, 3), "holdup": (18, 3), "gcbench": ("18 16 500000 4 16", 1),
         "finalizers": ("1000000 48 1", 1), "latency": ("200000 1000000 1024", 3),
         "spawn": (100000, 1), "pingpong": (100000, 1), "parked_g": (100000, 1),
         "parked_many": None, "gcparked": ("100000 200 3", 3),
@@ -683,7 +684,7 @@ def peer_table(figs, note_missing, gomem="gomem"):
 
 def missing_text(job):
     if job.unavailable:
-        return "unavailable: " + job.unavailable
+        return "unavailable (see Not run)" if "rejects" in job.unavailable else "unavailable: " + job.unavailable
     if job.errors:
         return "FAILED: " + job.errors[0]
     return "no run"
@@ -749,7 +750,7 @@ def section_gcalloc(rep, jobs, args):
     lines = ["## gcalloc: allocation left to the collector", "",
              "`gcalloc %s`: batches of objects allocated, every word written, kept until checked, "
              "then dropped for the collector (collector on). ns per allocation, fastest round of each "
-             "run, median over runs (min-max); thread CPU ns in parentheses (Go: none)." % args, "",
+             "run, median over runs (min-max), then the same in thread CPU time (Go has no per-thread clock)." % args, "",
              "| size | " + " | ".join(figs) + " | gomem/bdwgc | gomem/go |", "|---|" + "---|" * (len(figs) + 2)]
     val = {}
     for s in (16, 64):
@@ -758,12 +759,19 @@ def section_gcalloc(rep, jobs, args):
             w = fg.rec("gcalloc", "ns_per_alloc", {"size": s})
             c = fg.rec("gcalloc", "cpu_ns_per_alloc", {"size": s})
             val[p, s] = w[0]
-            cells.append("%s (%s)" % (fspread(w, 1), f(c[0], 1)) if w[0] is not None else missing_text(fg.job))
+            cpu = "" if not c[0] else "; CPU %s" % f(c[0], 1)
+            cells.append(fspread(w, 1) + cpu if w[0] is not None else missing_text(fg.job))
         lines.append("| %d | %s | %s | %s |" % (s, " | ".join(cells),
                                                  fr(ratio(val.get(("gomem", s)), val.get(("bdwgc", s)))),
                                                  fr(ratio(val.get(("gomem", s)), val.get(("go", s))))))
     lines += ["", peer_table(figs, missing_text)]
     rep.sections.append("\n".join(lines))
+    names = [p for p, fg in figs.items() if fg.ok()]
+    groups = [("%d B" % s, {p: figs[p].rec("gcalloc", "ns_per_alloc", {"size": s}) for p in names})
+              for s in (16, 64)]
+    rep.charts.append(("gcalloc.svg", svgchart.bars("gcalloc: ns per allocation left to the collector",
+                                                    "ns (median, min-max)", groups, names),
+                       "allocation left to the collector"))
     for s in (16, 64):
         r = ratio(val.get(("gomem", s)), val.get(("bdwgc", s)))
         rep.target("gcalloc", "allocation left to the collector, %d B: <= 0.5x bdwgc" % s, r, 0.5,
@@ -889,6 +897,13 @@ def section_holdup(rep, jobs, depth):
                "gomem %s s, gomem-stw %s s: %s" % (f(g.wall[0] if g and g.ok() else None, 3),
                                                     f(stw.wall[0] if stw and stw.ok() else None, 3), fr(r)),
                unavailable=unav)
+    wall_bars(rep, "holdup.svg", "binary-trees (one thread) depth %s: wall time" % depth, figs)
+    groups = [(peer, {"hold-up": tuple(None if x is None else x / 1e6
+                                        for x in fg.err_rec("holdup", "max_gap_ns"))})
+              for peer, fg in figs.items() if fg.ok()]
+    rep.charts.append(("holdup-longest.svg", svgchart.bars("binary-trees (one thread): longest hold-up",
+                                                           "ms (median, min-max)", groups, ["hold-up"]),
+                       "binary-trees, longest hold-up"))
     pause_chart(rep, "holdup-pauses.svg", "binary-trees (one thread): pause distribution", figs)
     memory_chart(rep, "holdup-memory.svg", "binary-trees (one thread) depth %s: RSS and heap" % depth, figs)
 
@@ -922,6 +937,9 @@ def section_finalizers(rep, jobs, args):
                                                 f(fg.rec("finalizers", "finish_s")[0], 3)))
     rows += ["", peer_table(figs, missing_text)]
     rep.sections.append("\n".join(rows))
+    groups = [(peer, {"best round": fg.rec("finalizers", "best_s")}) for peer, fg in figs.items() if fg.ok()]
+    rep.charts.append(("finalizers.svg", svgchart.bars("finalizers: best round", "s (median, min-max)",
+                                                       groups, ["best round"]), "finalizers"))
     r = ratio(best.get("gomem"), best.get("bdwgc"))
     rep.target("finalizers", "finalizable objects allocated and finalized <= 1.0x bdwgc", r, 1.0,
                "gomem %s s, bdwgc %s s: %s" % (f(best.get("gomem"), 3), f(best.get("bdwgc"), 3), fr(r)))
