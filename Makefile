@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build demo test bench install clean sanitize soak fuzz
+.PHONY: all build demo test bench bench-quick bench-smoke bench-programs install clean sanitize soak fuzz
 
 all: build
 
@@ -17,8 +17,21 @@ demo: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-bench: build
-	./bench/run.sh $(BUILD)
+# Benchmarks (bench/bench.py; bench/README.md): the full run writes
+# bench/RESULTS.md, the quick one (about two minutes) too, the smoke one (CI)
+# $(BUILD)/bench-results/RESULTS.md.  BENCH_QUICK=1 or BENCH_SMOKE=1 make
+# `make bench` the quick or smoke run.
+bench-programs: build
+	cmake --build $(BUILD) --target bench_go
+
+bench: bench-programs
+	python3 bench/bench.py --build $(BUILD)
+
+bench-quick: bench-programs
+	python3 bench/bench.py --build $(BUILD) --mode quick
+
+bench-smoke: bench-programs
+	python3 bench/bench.py --build $(BUILD) --mode smoke
 
 install: build
 	cmake --install $(BUILD)

@@ -29,7 +29,7 @@
  * top) spends minutes faulting it in again.
  *
  * Usage: alloc [BATCH [ROUNDS [MAX_BYTES]]]   (defaults 1048576 5 1073741824)
- * Output: one line per (threads, size), parsed by bench/run.sh:
+ * Output: one line per (threads, size), parsed by bench/bench.py:
  *   alloc peer=P threads=T size=S batch=B ns_per_pair=X mpairs_per_s=Y
  *         cpu_ns_per_pair=Z
  * where ns_per_pair is per thread (round time / BATCH), mpairs_per_s is the

@@ -31,9 +31,12 @@
  *   ba_add_roots(lo,hi)  make malloc'd memory a root for collected peers
  *   ba_remove_roots(lo,hi)  and stop it being one
  *   ba_thread_create()   start a thread the collector knows about
- *   ba_print_gcstats()   at exit, one line on stderr:
+ *   ba_print_gcstats()   at exit, two lines on stderr:
  *                          gcstats: num_gc=N max_pause_ns=M total_pause_ns=T
- *                        (collected peers only; bench/run.sh parses it)
+ *                          gcpauses_ns: P1 P2 ...
+ *                        (collected peers only; bench/bench.py parses them)
+ *                        the second lists each recorded cycle's
+ *                        stop-the-world time, oldest first
  *
  * Pauses: gomem reports Go's MemStats (pause_ns holds the last 256 cycles'
  * stop-the-world pauses; the maximum is taken over those).  bdwgc has no such
@@ -98,6 +101,11 @@ static inline void ba_print_gcstats(void)
     fprintf(stderr, "gcstats: num_gc=%u max_pause_ns=%llu total_pause_ns=%llu\n",
             (unsigned)st.num_gc, (unsigned long long)max,
             (unsigned long long)st.pause_total_ns);
+    /* pause_ns is circular: cycle k's pause is at k % 256 */
+    fprintf(stderr, "gcpauses_ns:");
+    for (uint32_t k = st.num_gc - n; k < st.num_gc; k++)
+        fprintf(stderr, " %llu", (unsigned long long)st.pause_ns[k % 256]);
+    fprintf(stderr, "\n");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -111,6 +119,9 @@ static inline void ba_print_gcstats(void)
 
 static uint64_t ba_bdw_start, ba_bdw_stop, ba_bdw_cycle, ba_bdw_max, ba_bdw_total;
 static int ba_bdw_stopped;
+#define BA_BDW_PAUSES 4096 /* the first this many cycles' pauses are listed */
+static uint64_t ba_bdw_pauses[BA_BDW_PAUSES];
+static unsigned ba_bdw_npauses;
 
 /* Called by bdwgc with its allocation lock held, so no other locking. */
 static void ba_bdw_event(GC_EventType ev)
@@ -134,6 +145,8 @@ static void ba_bdw_event(GC_EventType ev)
         if (pause > ba_bdw_max)
             ba_bdw_max = pause;
         ba_bdw_total += pause;
+        if (ba_bdw_npauses < BA_BDW_PAUSES)
+            ba_bdw_pauses[ba_bdw_npauses++] = pause;
         break;
     }
     default:
@@ -141,9 +154,14 @@ static void ba_bdw_event(GC_EventType ev)
     }
 }
 
+/* BENCH_BDWGC_INCREMENTAL=1 in the environment: GC_enable_incremental()
+ * (bdwgc's incremental, generational mode; the "bdwgc-incr" peer). */
 static inline void ba_init(void)
 {
     GC_INIT();
+    const char *incr = getenv("BENCH_BDWGC_INCREMENTAL");
+    if (incr != NULL && incr[0] == '1')
+        GC_enable_incremental();
     GC_set_on_collection_event(ba_bdw_event);
 }
 static inline void *ba_alloc(size_t n) { return GC_MALLOC(n); }
@@ -163,6 +181,10 @@ static inline void ba_print_gcstats(void)
     fprintf(stderr, "gcstats: num_gc=%lu max_pause_ns=%llu total_pause_ns=%llu\n",
             (unsigned long)GC_get_gc_no(), (unsigned long long)ba_bdw_max,
             (unsigned long long)ba_bdw_total);
+    fprintf(stderr, "gcpauses_ns:");
+    for (unsigned i = 0; i < ba_bdw_npauses; i++)
+        fprintf(stderr, " %llu", (unsigned long long)ba_bdw_pauses[i]);
+    fprintf(stderr, "\n");
 }
 
 /* ------------------------------------------------------------------------ */

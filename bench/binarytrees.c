@@ -18,7 +18,7 @@
  *   2097152\t trees of depth 4\t check: 65011712
  *   ...
  *   long lived tree of depth 21\t check: 4194303
- * bench/run.sh compares it with bench/binarytrees-21.expected (and, for other
+ * bench/bench.py compares it with bench/binarytrees-21.expected (and, for other
  * depths, with text computed from the formula above).
  *
  * Threads.  The depths of step 3 are independent; like the Game's parallel
@@ -31,19 +31,50 @@
  * Peers: gomem and bdwgc allocate with their collector and never free
  * (garbage is dropped); glibc, jemalloc and mimalloc free each tree
  * explicitly, node by node, after counting it.
+ *
+ * Hold-ups.  `binarytrees N holdup` runs one worker only and reads the
+ * monotonic clock every 256 node allocations; the longest interval between
+ * two readings is the longest the program was held up (by a collection, a
+ * page fault storm, or the scheduler), and every interval over 1 ms counts
+ * as a hold-up.  At exit it prints on stderr
+ *   holdup: max_gap_ns=G gaps_over_1ms=K readings=R
+ * Standard output is the same as without it.
  */
 #include "alloc_api.h"
 
 #include <stdatomic.h>
+#include <string.h>
 #include <unistd.h>
 
 typedef struct node {
     struct node *left, *right;
 } node;
 
+/* Hold-up clock: only the one worker (and main, before it starts) reads
+ * it, never both at once, so plain variables do. */
+static int holdup_mode;
+static unsigned holdup_count;
+static uint64_t holdup_last_ns, holdup_max_ns, holdup_over_1ms, holdup_readings;
+
+static void holdup_tick(void)
+{
+    if (++holdup_count % 256 != 0)
+        return;
+    uint64_t now = ba_now_ns();
+    uint64_t gap = now - holdup_last_ns;
+    holdup_last_ns = now;
+    holdup_readings++;
+    if (gap > holdup_max_ns)
+        holdup_max_ns = gap;
+    if (gap > 1000000)
+        holdup_over_1ms++;
+}
+
 static node *make_tree(int depth)
 {
     node *n = ba_check(ba_alloc(sizeof *n), sizeof *n);
+    if (holdup_mode)
+        holdup_tick();
     if (depth > 0) {
         n->left = make_tree(depth - 1);
         n->right = make_tree(depth - 1);
@@ -106,6 +137,13 @@ int main(int argc, char **argv)
 {
     ba_init();
     int n = argc > 1 ? atoi(argv[1]) : 21;
+    if (argc > 2 && strcmp(argv[2], "holdup") == 0) {
+        holdup_mode = 1;
+    } else if (argc > 2) {
+        fprintf(stderr, "usage: binarytrees [DEPTH [holdup]]\n");
+        return 2;
+    }
+    holdup_last_ns = ba_now_ns();
     max_depth = n > MIN_DEPTH + 2 ? n : MIN_DEPTH + 2;
     if (max_depth > 40) {
         fprintf(stderr, "binarytrees: depth %d is too large\n", max_depth);
@@ -124,7 +162,7 @@ int main(int argc, char **argv)
     const char *env = getenv("BENCH_THREADS");
     if (env != NULL && atoi(env) > 0)
         nthreads = atoi(env);
-    if (nthreads < 1)
+    if (nthreads < 1 || holdup_mode)
         nthreads = 1;
     if (nthreads > ndepths)
         nthreads = ndepths;
@@ -144,5 +182,9 @@ int main(int argc, char **argv)
     printf("long lived tree of depth %d\t check: %ld\n", max_depth, check_tree(long_lived));
     release_tree(long_lived);
     ba_print_gcstats();
+    if (holdup_mode)
+        fprintf(stderr, "holdup: max_gap_ns=%llu gaps_over_1ms=%llu readings=%llu\n",
+                (unsigned long long)holdup_max_ns, (unsigned long long)holdup_over_1ms,
+                (unsigned long long)holdup_readings);
     return 0;
 }

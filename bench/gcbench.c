@@ -21,8 +21,8 @@
  * Collected peers drop trees; malloc peers free every node of each tree.
  *
  * Usage: gcbench [STRETCH LONG_LIVED ARRAY_SIZE MIN_DEPTH MAX_DEPTH]
- * (defaults 18 16 500000 4 16; bench/run.sh passes smaller ones for
- * BENCH_QUICK).  Standard output is deterministic, checked by bench/run.sh
+ * (defaults 18 16 500000 4 16; bench/bench.py passes smaller ones in its
+ * smoke mode).  Standard output is deterministic, checked by bench/bench.py
  * against text computed from the formulas; milliseconds per phase go to
  * standard error as "phase: ..." lines.
  */

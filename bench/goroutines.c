@@ -1,6 +1,6 @@
 /*
  * goroutines.c - goroutine benchmarks; bench/go/goroutines.go is the same
- * programs in Go, and bench/goroutines.sh runs both side by side.
+ * programs in Go, and bench/bench.py runs both side by side.
  *
  *   goroutines spawn N        spawn+run+exit, batches of 100 behind a wait
  *                             group; prints ns per goroutine

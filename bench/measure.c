@@ -15,6 +15,11 @@
  * is the exit code, or 128 + signal number if a signal ended it.  measure
  * exits with the same status.  Only the child's own figures are taken, not
  * those of the benchmark script around it.
+ *
+ * Why a C program between bench/bench.py and the benchmark: a process's
+ * ru_maxrss also counts the memory it had before its exec, which for a child
+ * of the Python runner (fork or vfork) is the runner's own peak, 10-30 MiB;
+ * forked from this small program instead, the benchmark's figure is its own.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -73,7 +78,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "measure: cannot write %s: %s\n", argv[1], strerror(errno));
         return 2;
     }
-    fprintf(f, "measure: wall_s=%.3f user_s=%.3f sys_s=%.3f cpu_s=%.3f maxrss_kib=%ld status=%d\n",
+    fprintf(f, "measure: wall_s=%.6f user_s=%.6f sys_s=%.6f cpu_s=%.6f maxrss_kib=%ld status=%d\n",
             wall, user, sys, user + sys, ru.ru_maxrss, status);
     fclose(f);
     return status;

@@ -15,10 +15,17 @@
 // depth order.  (The Game's Go #2 program starts one goroutine per depth
 // instead; with 2 CPUs either keeps both busy.)
 //
-// At exit one line goes to standard error, in the format bench/run.sh parses
+// At exit one line goes to standard error, in the format bench/bench.py parses
 // for every collected peer, from runtime.ReadMemStats:
 //   gcstats: num_gc=N max_pause_ns=M total_pause_ns=T
-// (max over PauseNs, which holds the last 256 cycles' stop-the-world pauses).
+// (max over PauseNs, which holds the last 256 cycles' stop-the-world pauses),
+// then "gcpauses_ns: P1 P2 ..." (those pauses, oldest first).
+//
+// Hold-ups: "binarytrees N holdup" runs one worker only and reads the clock
+// every 256 node allocations, as bench/binarytrees.c does, and prints
+//   holdup: max_gap_ns=G gaps_over_1ms=K readings=R
+// on standard error (the longest interval between readings, and how many
+// were over 1 ms).
 package main
 
 import (
@@ -28,13 +35,44 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
+
+// Hold-up clock, read by one goroutine at a time (main, then the one worker).
+var (
+	holdupMode     bool
+	holdupCount    uint
+	holdupLast     time.Time
+	holdupMax      time.Duration
+	holdupOver1ms  int
+	holdupReadings int
+)
+
+func holdupTick() {
+	holdupCount++
+	if holdupCount%256 != 0 {
+		return
+	}
+	now := time.Now()
+	gap := now.Sub(holdupLast)
+	holdupLast = now
+	holdupReadings++
+	if gap > holdupMax {
+		holdupMax = gap
+	}
+	if gap > time.Millisecond {
+		holdupOver1ms++
+	}
+}
 
 type node struct {
 	left, right *node
 }
 
 func makeTree(depth int) *node {
+	if holdupMode {
+		holdupTick()
+	}
 	if depth <= 0 {
 		return &node{}
 	}
@@ -65,6 +103,11 @@ func printGCStats() {
 	}
 	fmt.Fprintf(os.Stderr, "gcstats: num_gc=%d max_pause_ns=%d total_pause_ns=%d\n",
 		st.NumGC, max, st.PauseTotalNs)
+	fmt.Fprintf(os.Stderr, "gcpauses_ns:")
+	for k := int(st.NumGC) - n; k < int(st.NumGC); k++ {
+		fmt.Fprintf(os.Stderr, " %d", st.PauseNs[k%len(st.PauseNs)])
+	}
+	fmt.Fprintf(os.Stderr, "\n")
 }
 
 func main() {
@@ -74,6 +117,14 @@ func main() {
 			n = v
 		}
 	}
+	if len(os.Args) > 2 {
+		if os.Args[2] != "holdup" {
+			fmt.Fprintln(os.Stderr, "usage: binarytrees [DEPTH [holdup]]")
+			os.Exit(2)
+		}
+		holdupMode = true
+	}
+	holdupLast = time.Now()
 	maxDepth := n
 	if maxDepth < minDepth+2 {
 		maxDepth = minDepth + 2
@@ -89,6 +140,9 @@ func main() {
 	workers := runtime.GOMAXPROCS(0)
 	if v, err := strconv.Atoi(os.Getenv("BENCH_THREADS")); err == nil && v > 0 {
 		workers = v
+	}
+	if holdupMode {
+		workers = 1
 	}
 	if workers > ndepths {
 		workers = ndepths
@@ -122,4 +176,8 @@ func main() {
 	}
 	fmt.Printf("long lived tree of depth %d\t check: %d\n", maxDepth, longLived.check())
 	printGCStats()
+	if holdupMode {
+		fmt.Fprintf(os.Stderr, "holdup: max_gap_ns=%d gaps_over_1ms=%d readings=%d\n",
+			holdupMax.Nanoseconds(), holdupOver1ms, holdupReadings)
+	}
 }

@@ -9,7 +9,8 @@
 // dropped for the collector.  Usage and output as gcbench.c:
 //   gcbench [STRETCH LONG_LIVED ARRAY_SIZE MIN_DEPTH MAX_DEPTH]
 // deterministic lines on standard output, "phase: ..." timings and the
-// "gcstats: num_gc=N max_pause_ns=M total_pause_ns=T" line (from
+// "gcstats: num_gc=N max_pause_ns=M total_pause_ns=T" line and a
+// "gcpauses_ns: P1 P2 ..." line (from
 // runtime.ReadMemStats) on standard error.
 package main
 
@@ -105,6 +106,11 @@ func printGCStats() {
 	}
 	fmt.Fprintf(os.Stderr, "gcstats: num_gc=%d max_pause_ns=%d total_pause_ns=%d\n",
 		st.NumGC, max, st.PauseTotalNs)
+	fmt.Fprintf(os.Stderr, "gcpauses_ns:")
+	for k := int(st.NumGC) - n; k < int(st.NumGC); k++ {
+		fmt.Fprintf(os.Stderr, " %d", st.PauseNs[k%len(st.PauseNs)])
+	}
+	fmt.Fprintf(os.Stderr, "\n")
 }
 
 func atoi(s string) int {

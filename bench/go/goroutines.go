@@ -1,5 +1,5 @@
 // goroutines.go - the Go side of bench/goroutines.c: the same programs,
-// the same output lines ("name value unit"), run by bench/goroutines.sh.
+// the same output lines ("name value unit"), run by bench/bench.py.
 //
 //	goroutines spawn N | pingpong N | parked N | recurse
 package main
