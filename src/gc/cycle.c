@@ -108,6 +108,21 @@ static void wait_for(_Atomic uint32_t *counter, uint32_t target, int32_t past) {
         wait_counter(&w);
 }
 
+static void *take_gc_lock(void *arg) {
+    (void)arg;
+    gm_mutex_lock(&gm_gc_lock);
+    return NULL;
+}
+
+void gm_gc_lock_mutator(void) {
+    if (gm_mutex_trylock(&gm_gc_lock))
+        return;
+    if (gm_tls_thread)
+        gm_blocking(take_gc_lock, NULL);
+    else
+        gm_mutex_lock(&gm_gc_lock);
+}
+
 /* Waits until the cycle count passes `after`. */
 void gm_gc_wait_cycle(uint32_t after) {
     wait_for(&gm_gc_cycles_done, after, 1);
@@ -286,13 +301,14 @@ static void run_cycle(bool forced) {
         t3 = gm_nanotime(), c3 = gm_thread_cputime();
         gm_roots_collect_segments();
         t1 = gm_nanotime();
+        /* World stopped: no allocation, no assist from here on. */
+        atomic_fetch_and(&gm_gc_pressure, ~GM_PRESSURE_BLACK);
         gm_roots_queue(w);
         rescanned += gm_concurrent_rescan(w);
         mark_to_the_end(w, &marked, &objects);
         for (gm_thread *t = gm_threads; t; t = t->next)
             gm_mcache_release_all(t->mcache);
-        atomic_fetch_and(&gm_gc_pressure, ~GM_PRESSURE_BLACK);
-        marked += atomic_exchange(&gm_black_bytes, 0);
+        marked += atomic_exchange(&gm_black_bytes, 0) + atomic_exchange(&gm_assist_bytes, 0);
     } else {
         t2 = gm_nanotime(), c2 = gm_thread_cputime();
         gm_roots_queue(w);
@@ -387,7 +403,7 @@ static void *collector_main(void *arg) {
  * every lock the allocator and the collector use is taken, so the child
  * finds them all free.  In the child only the forking thread exists. */
 static void lock_all(void) {
-    gm_mutex_lock(&gm_gc_lock);
+    gm_gc_lock_mutator();
     gm_mutex_lock(&start_lock);
     gm_mutex_lock(&gm_threads_lock);
     gm_forkgate_close();

@@ -68,8 +68,13 @@ bool gm_is_marked(uintptr_t v);
 void gm_scan_range(gm_gcwork *w, uintptr_t lo, uintptr_t hi);
 /* Scans all of [lo, hi) now, however long, queueing only what it marks. */
 void gm_scan_now(gm_gcwork *w, uintptr_t lo, uintptr_t hi);
-/* Bytes allocated black (marked at allocation) in the current cycle. */
-extern _Atomic uint64_t gm_black_bytes;
+/* Bytes allocated black (marked at allocation) in the current cycle, and
+ * bytes marked by assists. */
+extern _Atomic uint64_t gm_black_bytes, gm_assist_bytes;
+/* Scans about budget bytes of grey objects on the calling mutator's
+ * behalf (inside its no-stop region, while marking runs); returns the
+ * bytes scanned (0: no grey object was queued). */
+uint64_t gm_mark_assist(uint64_t budget);
 /* Runs the queued work to completion on nworkers threads (this one plus
  * helpers).  Returns the bytes marked. */
 void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *marked_objects);
@@ -161,6 +166,11 @@ typedef struct gm_gc_stats {
 } gm_gc_stats;
 extern gm_gc_stats gm_gcstats;
 extern gm_mutex gm_gc_lock;
+/* Takes gm_gc_lock on a program thread.  The collector holds it for a
+ * whole cycle, concurrent marking included, and stops the world at the end
+ * of it: a thread that waits for the lock does so in a blocking region, so
+ * the stop need not wait for it to answer. */
+void gm_gc_lock_mutator(void);
 
 /* obs/gctrace.c */
 typedef struct gm_trace_cycle {

@@ -38,6 +38,11 @@ GM_INLINE bool gm_gc_marking(void) {
  * a written page, which the final stop rescans).  Inside the allocation's
  * no-stop region. */
 void gm_mark_new_object(uintptr_t p);
+/* pacer.c: charges an allocation of bytes made while marking runs; past the
+ * pacer's assist point the allocating thread does some marking itself
+ * (Go's mark assist), in small steps.  Inside the allocation's no-stop
+ * region. */
+void gm_gc_assist(size_t bytes);
 
 /* forkgate.c: work that fork must not split runs between enter and exit. */
 void gm_forkgate_enter(void);

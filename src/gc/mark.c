@@ -361,7 +361,9 @@ void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *mark
     pthread_mutex_unlock(&workers_lock);
 #if GM_ASSERTS
     /* Marking ended with no work anywhere: every buffer is back on the
-     * empty list, none full, none held by a worker. */
+     * empty list, none full, none held by a worker.  (While marking runs
+     * concurrently an assist may hold or return buffers at any time.) */
+    if (!gm_gc_marking()) {
     pthread_mutex_lock(&list_lock);
     GM_ASSERT(full_list == NULL && mark_done);
     size_t nempty = 0;
@@ -371,6 +373,7 @@ void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *mark
         GM_ASSERT(worker_work[i].buf == NULL);
     GM_ASSERT(nempty == nbufs);
     pthread_mutex_unlock(&list_lock);
+    }
 #endif
     uint64_t bytes = 0, objects = 0;
     for (int i = 0; i < nworkers; i++) {
@@ -383,6 +386,44 @@ void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *mark
 }
 
 _Atomic uint64_t gm_black_bytes;
+_Atomic uint64_t gm_assist_bytes;
+
+/* An assist: a mutator's bounded share of marking.  It takes grey ranges
+ * from the global list (never from a worker's buffer), scans about budget
+ * bytes, and gives back what it did not finish.  It runs inside the
+ * allocation's no-stop region, so a stop never finds grey objects held in
+ * an assist's private buffer.  If the workers ran out of work and finished
+ * meanwhile, what it gives back is drained by the next rescan round or the
+ * final stop, which drain the global list. */
+GM_NO_SANITIZE uint64_t gm_mark_assist(uint64_t budget) {
+    gm_gcwork w;
+    memset(&w, 0, sizeof w);
+    uint64_t scanned = 0;
+    while (scanned < budget) {
+        if (!w.buf || w.buf->n == 0) {
+            pthread_mutex_lock(&list_lock);
+            gm_workbuf *b = full_list;
+            if (b)
+                full_list = b->next;
+            pthread_mutex_unlock(&list_lock);
+            if (!b)
+                break;
+            if (w.buf)
+                put_empty(w.buf);
+            w.buf = b;
+        }
+        gm_range r = w.buf->r[--w.buf->n];
+        uint64_t before = w.scanned_bytes;
+        gm_scan_range(&w, r.lo, r.hi);
+        scanned += w.scanned_bytes - before;
+    }
+    if (w.buf && w.buf->n)
+        put_full(w.buf);
+    else if (w.buf)
+        put_empty(w.buf);
+    atomic_fetch_add_explicit(&gm_assist_bytes, w.marked_bytes, memory_order_relaxed);
+    return scanned;
+}
 
 void gm_mark_new_object(uintptr_t p) {
     gm_span *s = gm_span_of(p);

@@ -65,7 +65,12 @@ void gm_pacer_recompute(void) {
         if (cap < goal)
             goal = cap;
     }
-    uint64_t trigger = goal == UINT64_MAX ? UINT64_MAX : live + (goal - live) / 20 * 19;
+    /* Marking that runs concurrently needs runway while the program keeps
+     * allocating: the trigger sits at 0.8 of it then (Go's lies between 0.7
+     * and 0.95); marking that stops the world needs only the collector's
+     * wake-up: 0.95. */
+    uint64_t num = gm_dirty_available() ? 16 : 19;
+    uint64_t trigger = goal == UINT64_MAX ? UINT64_MAX : live + (goal - live) / 20 * num;
     atomic_store(&gm_pace.goal, goal);
     atomic_store(&gm_pace.trigger, trigger);
 }
@@ -101,6 +106,32 @@ void gm_gc_on_heap_growth(void) {
         atomic_fetch_or_explicit(&gm_gc_pressure, GM_PRESSURE_WAIT, memory_order_relaxed);
 }
 
+/* Assists.  While marking runs, every allocation takes the slow path (it is
+ * allocated black) and is charged here.  Below the assist point nothing
+ * happens; past it the thread pays, per ASSIST_STEP bytes it allocated, a
+ * scan of ASSIST_STEP times the ratio: once past the point, twice past the
+ * goal.  Each payment is a bounded step (ASSIST_STEP scanned is some tens
+ * of microseconds), so no thread is held up long, and the collector's own
+ * workers keep the rest of the work.  If the heap still runs past the hard
+ * goal, allocation waits for the cycle (gm_gc_after_alloc). */
+#define ASSIST_STEP ((uint64_t)64 << 10)
+static __thread uint64_t assist_debt;
+
+void gm_gc_assist(size_t bytes) {
+    uint64_t live = atomic_load_explicit(&gm_hstats.heap_live, memory_order_relaxed);
+    uint64_t goal = atomic_load_explicit(&gm_pace.goal, memory_order_relaxed);
+    uint64_t trigger = atomic_load_explicit(&gm_pace.trigger, memory_order_relaxed);
+    uint64_t point = trigger + (goal > trigger ? (goal - trigger) / 2 : 0);
+    if (live < point)
+        return;
+    assist_debt += bytes;
+    if (assist_debt < ASSIST_STEP)
+        return;
+    uint64_t budget = assist_debt * (live > goal ? 2 : 1);
+    assist_debt = 0;
+    gm_mark_assist(budget);
+}
+
 void gm_gc_after_alloc(void) {
     if (!(atomic_load_explicit(&gm_gc_pressure, memory_order_relaxed) & GM_PRESSURE_WAIT))
         return;
@@ -120,7 +151,7 @@ void gm_gc_after_alloc(void) {
 GM_API int gm_set_gc_percent(int percent) {
     gm_ensure_init();
     int old = atomic_exchange(&gm_pace.gc_percent, percent < 0 ? -1 : percent);
-    gm_mutex_lock(&gm_gc_lock);
+    gm_gc_lock_mutator();
     gm_pacer_recompute();
     gm_mutex_unlock(&gm_gc_lock);
     if (percent >= 0)
@@ -133,7 +164,7 @@ GM_API int64_t gm_set_memory_limit(int64_t bytes) {
     if (bytes < 0)
         return atomic_load(&gm_pace.memory_limit);
     int64_t old = atomic_exchange(&gm_pace.memory_limit, bytes);
-    gm_mutex_lock(&gm_gc_lock);
+    gm_gc_lock_mutator();
     gm_pacer_recompute();
     gm_mutex_unlock(&gm_gc_lock);
     gm_gc_on_heap_growth();

@@ -213,8 +213,10 @@ GM_NOINLINE static void *alloc_slow(size_t size, bool noscan) {
     } else {
         p = alloc_small(t->mcache, size, noscan);
     }
-    if (p && gm_gc_marking())
+    if (p && gm_gc_marking()) {
         gm_mark_new_object((uintptr_t)p);
+        gm_gc_assist(bytes);
+    }
     if (sampled && p)
         gm_sample_record(t->mcache, gm_span_of((uintptr_t)p), p, bytes);
     gm_nostop_exit(t);

@@ -227,7 +227,7 @@ static bool commit(uintptr_t base, size_t size) {
             if (!gm_os_commit((void *)(a->base + a->committed), target - a->committed))
                 return false;
             atomic_fetch_add_explicit(&gm_heap.sys, target - a->committed, memory_order_relaxed);
-            a->committed = target;
+            __atomic_store_n(&a->committed, target, __ATOMIC_RELEASE); /* read by concurrent marking */
         }
         p = stop;
     }

@@ -42,7 +42,14 @@ gm_span *gm_span_record_alloc(uint16_t nwords) {
         chunk_cur += size;
     }
     gm_mutex_unlock(&records_lock);
-    memset(s, 0, size);
+    /* Cleared around state, which is DEAD already (a new chunk is zero, a
+     * freed record was marked DEAD): concurrent marking may be reading a
+     * stale arena-index entry's state right now, and rejects it by that
+     * byte alone. */
+    size_t at = offsetof(gm_span, state);
+    memset(s, 0, at);
+    memset((char *)s + at + sizeof s->state, 0, size - at - sizeof s->state);
+    GM_ASSERT(atomic_load_explicit(&s->state, memory_order_relaxed) == GM_SPAN_DEAD);
     s->nwords = nwords;
     _Atomic uint64_t *bits = (_Atomic uint64_t *)(s + 1);
     s->alloc_bits = bits;

@@ -13,7 +13,7 @@
 GM_API void gm_read_memstats(gm_memstats *m) {
     gm_ensure_init();
     memset(m, 0, sizeof *m);
-    gm_mutex_lock(&gm_gc_lock);
+    gm_gc_lock_mutator();
     gm_mutex_lock(&gm_threads_lock);
     gm_stop_world();
     for (gm_thread *t = gm_threads; t; t = t->next)
