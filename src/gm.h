@@ -120,14 +120,15 @@ long gm_os_max_map_count(void);
  * whether the kernel supports it (wanted false: do not use it);
  * gm_dirty_register arms tracking on a reserved range (an arena) for good;
  * gm_dirty_collect calls fn on each run of pages in [lo, hi) (which must
- * be registered) written since the last call, re-protecting them, and
- * returns their bytes (fn may be NULL: just reset). */
+ * be registered) written since they were last re-protected, re-protects
+ * them if reprotect (else they stay written), and returns their bytes (fn
+ * may be NULL: just count or reset). */
 void gm_dirty_init(bool wanted);
 bool gm_dirty_available(void);
 const char *gm_dirty_unavailable_reason(void);
 bool gm_dirty_register(void *p, size_t size);
-uint64_t gm_dirty_collect(uintptr_t lo, uintptr_t hi, void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx),
-                          void *ctx);
+uint64_t gm_dirty_collect(uintptr_t lo, uintptr_t hi, bool reprotect,
+                          void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx);
 
 /* Signals for the upper layers (src/os/signal.c).  gm_os_on_segv installs
  * a SIGSEGV handler that runs on the alternate signal stack and calls fn

@@ -10,9 +10,10 @@
  * registers, data segments, user roots) are rescanned whole in the final
  * stop, so they need no tracking.
  *
- * Why this is enough.  Every heap page is write-protected again at the
- * start (gm_concurrent_reset, world stopped) and the roots are scanned
- * then.  While marking runs, a mutator can hide a white object only by
+ * Why this is enough.  Every heap page is write-protected again just
+ * before the first stop (gm_concurrent_reset, while the program still runs:
+ * a page written between that and the stop is only rescanned needlessly)
+ * and the roots are scanned in the stop.  While marking runs, a mutator can hide a white object only by
  * storing a pointer to it somewhere: in a root (rescanned at the end), in
  * a white object (scanned when it is reached), in a grey object (scanned
  * later, reading the new value), or in a black (marked, already scanned)
@@ -58,7 +59,7 @@ GM_NO_SANITIZE static void rescan_run(uintptr_t lo, uintptr_t hi, void *ctx) {
 }
 
 /* Calls the tracker on the committed part of every arena. */
-static uint64_t for_each_arena(void (*fn)(uintptr_t, uintptr_t, void *), void *ctx) {
+static uint64_t for_each_arena(bool reprotect, void (*fn)(uintptr_t, uintptr_t, void *), void *ctx) {
     uint64_t written = 0;
     uintptr_t lo = atomic_load_explicit(&gm_heap_arena_lo, memory_order_acquire);
     uintptr_t hi = atomic_load_explicit(&gm_heap_arena_hi, memory_order_acquire);
@@ -68,7 +69,7 @@ static uint64_t for_each_arena(void (*fn)(uintptr_t, uintptr_t, void *), void *c
         if (!committed)
             continue;
         if (!a->untracked) {
-            written += gm_dirty_collect(a->base, a->base + committed, fn, ctx);
+            written += gm_dirty_collect(a->base, a->base + committed, reprotect, fn, ctx);
         } else if (fn) { /* no tracking here: every page counts as written */
             fn(a->base, a->base + committed, ctx);
             written += committed;
@@ -79,11 +80,13 @@ static uint64_t for_each_arena(void (*fn)(uintptr_t, uintptr_t, void *), void *c
 
 void gm_concurrent_reset(void) {
     if (gm_dirty_available())
-        for_each_arena(NULL, NULL);
+        for_each_arena(true, NULL, NULL);
 }
 
-uint64_t gm_concurrent_rescan(gm_gcwork *w) {
+uint64_t gm_concurrent_rescan(gm_gcwork *w, bool final) {
     if (!gm_dirty_available())
         return 0;
-    return for_each_arena(rescan_run, w);
+    /* The final stop only reads: the next cycle re-protects before it
+     * starts, so the stop does not pay for write-protecting. */
+    return for_each_arena(!final, rescan_run, w);
 }

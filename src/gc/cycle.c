@@ -246,7 +246,7 @@ static void mark_concurrently(gm_gcwork *w, uint64_t *bytes, uint64_t *objects, 
     *bytes += b;
     *objects += o;
     for (int round = 0; round < MAX_RESCAN_ROUNDS; round++) {
-        uint64_t written = gm_concurrent_rescan(w);
+        uint64_t written = gm_concurrent_rescan(w, false);
         *rescanned += written;
         gm_mark_drain_parallel(workers, &b, &o);
         *bytes += b;
@@ -269,6 +269,11 @@ static void run_cycle(bool forced) {
     tc.forced = forced;
     tc.start_ns = t0 - gm_gcstats.start_ns;
 
+    /* Re-protect the heap while the program still runs (concurrent.c says
+     * why that is early enough). */
+    if (concurrent)
+        gm_concurrent_reset();
+
     /* Stop the world; sweep termination; flush the mcaches.  The heap at
      * the start is read once the world is stopped: read before, it missed
      * what the mutators allocated while the stop was under way, and the
@@ -283,10 +288,8 @@ static void run_cycle(bool forced) {
     uint64_t marked = 0, objects = 0, rescanned = 0;
     uint64_t stop1_ns = 0, t2, c2, t3, c3;
     if (concurrent) {
-        /* Arm: every page protected again, new objects black, the roots
-         * scanned now (they are rescanned whole at the end), the world
-         * restarted. */
-        gm_concurrent_reset();
+        /* Arm: new objects black, the roots scanned now (they are
+         * rescanned whole at the end), the world restarted. */
         atomic_store(&gm_black_bytes, 0);
         atomic_fetch_or(&gm_gc_pressure, GM_PRESSURE_BLACK);
         gm_roots_enumerate(scan_root_now, w);
@@ -304,7 +307,7 @@ static void run_cycle(bool forced) {
         /* World stopped: no allocation, no assist from here on. */
         atomic_fetch_and(&gm_gc_pressure, ~GM_PRESSURE_BLACK);
         gm_roots_queue(w);
-        rescanned += gm_concurrent_rescan(w);
+        rescanned += gm_concurrent_rescan(w, true);
         mark_to_the_end(w, &marked, &objects);
         for (gm_thread *t = gm_threads; t; t = t->next)
             gm_mcache_release_all(t->mcache);

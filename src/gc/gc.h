@@ -211,12 +211,13 @@ void gm_specials_fork_lock(bool lock);
 void gm_checkmark_verify(void);
 
 /* concurrent.c: the dirty-page side of concurrent marking.
- * gm_concurrent_reset write-protects every heap page again (world
- * stopped, at the start of a cycle); gm_concurrent_rescan queues, for each
- * heap page written since the last reset or rescan, the parts of the
+ * gm_concurrent_reset write-protects every heap page again (just before a
+ * cycle's first stop); gm_concurrent_rescan queues, for each heap page
+ * written since the last reset or non-final rescan, the parts of the
  * marked scan objects that lie on it, and returns the bytes of written
- * pages.  Both are no-ops where tracking is unavailable. */
+ * pages (final: in the last stop, which leaves the pages written).  Both
+ * are no-ops where tracking is unavailable. */
 void gm_concurrent_reset(void);
-uint64_t gm_concurrent_rescan(gm_gcwork *w);
+uint64_t gm_concurrent_rescan(gm_gcwork *w, bool final);
 
 #endif

@@ -79,11 +79,12 @@ bool gm_dirty_register(void *p, size_t size) {
 }
 
 /* One PAGEMAP_SCAN call over [lo, hi): written pages, re-protected. */
-static long scan_once(uintptr_t lo, uintptr_t hi, struct gm_page_region *vec, size_t n, uintptr_t *walk_end) {
+static long scan_once(uintptr_t lo, uintptr_t hi, struct gm_page_region *vec, size_t n, uintptr_t *walk_end,
+                      bool reprotect) {
     struct gm_pm_scan_arg arg;
     memset(&arg, 0, sizeof arg);
     arg.size = sizeof arg;
-    arg.flags = GM_PM_SCAN_WP_MATCHING | GM_PM_SCAN_CHECK_WPASYNC;
+    arg.flags = (reprotect ? GM_PM_SCAN_WP_MATCHING : 0) | GM_PM_SCAN_CHECK_WPASYNC;
     arg.start = lo;
     arg.end = hi;
     arg.vec = (uint64_t)(uintptr_t)vec;
@@ -97,13 +98,13 @@ static long scan_once(uintptr_t lo, uintptr_t hi, struct gm_page_region *vec, si
 
 #define SCAN_VEC 256
 
-uint64_t gm_dirty_collect(uintptr_t lo, uintptr_t hi, void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx),
-                          void *ctx) {
+uint64_t gm_dirty_collect(uintptr_t lo, uintptr_t hi, bool reprotect,
+                          void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx) {
     struct gm_page_region vec[SCAN_VEC];
     uint64_t bytes = 0;
     while (lo < hi) {
         uintptr_t walk_end = hi;
-        long n = scan_once(lo, hi, vec, SCAN_VEC, &walk_end);
+        long n = scan_once(lo, hi, vec, SCAN_VEC, &walk_end, reprotect);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -133,12 +134,14 @@ static bool self_test(void) {
     bool ok = false;
     struct gm_uffdio_register reg = {(uint64_t)(uintptr_t)p, page, GM_UFFDIO_REGISTER_MODE_WP, 0};
     if (ioctl(uffd, GM_UFFDIO_REGISTER, &reg) == 0 && mprotect(p, page, PROT_READ | PROT_WRITE) == 0) {
-        gm_dirty_collect((uintptr_t)p, (uintptr_t)p + page, NULL, NULL);
-        uint64_t before = gm_dirty_collect((uintptr_t)p, (uintptr_t)p + page, NULL, NULL);
+        uintptr_t lo = (uintptr_t)p, hi = lo + page;
+        gm_dirty_collect(lo, hi, true, NULL, NULL);
+        uint64_t before = gm_dirty_collect(lo, hi, true, NULL, NULL);
         *(volatile char *)p = 1;
-        uint64_t written = gm_dirty_collect((uintptr_t)p, (uintptr_t)p + page, NULL, NULL);
-        uint64_t after = gm_dirty_collect((uintptr_t)p, (uintptr_t)p + page, NULL, NULL);
-        ok = before == 0 && written == page && after == 0;
+        uint64_t seen = gm_dirty_collect(lo, hi, false, NULL, NULL); /* reported, kept written */
+        uint64_t written = gm_dirty_collect(lo, hi, true, NULL, NULL);
+        uint64_t after = gm_dirty_collect(lo, hi, true, NULL, NULL);
+        ok = before == 0 && seen == page && written == page && after == 0;
         if (!ok)
             why_not = "the kernel's write tracking failed its self-test";
     } else {
