@@ -273,6 +273,7 @@ static void run_cycle(bool forced) {
      * why that is early enough). */
     if (concurrent)
         gm_concurrent_reset();
+    uint64_t ts1 = gm_nanotime(); /* the first stop begins */
 
     /* Stop the world; sweep termination; flush the mcaches.  The heap at
      * the start is read once the world is stopped: read before, it missed
@@ -280,7 +281,6 @@ static void run_cycle(bool forced) {
      * live heap marked could exceed it (gctrace's X->Y->Z with Z > X). */
     gm_roots_collect_segments();
     tc.heap_start = atomic_load(&gm_hstats.heap_live);
-    uint64_t t1 = gm_nanotime();
     gm_sweep_all();
     for (gm_thread *t = gm_threads; t; t = t->next)
         gm_mcache_release_all(t->mcache);
@@ -296,14 +296,13 @@ static void run_cycle(bool forced) {
         gm_start_world();
         gm_mutex_unlock(&gm_threads_lock);
         t2 = gm_nanotime(), c2 = gm_thread_cputime();
-        stop1_ns = t2 - t1;
+        stop1_ns = t2 - ts1;
         mark_concurrently(w, &marked, &objects, &rescanned);
         /* Mark termination: the roots again, the pages written since the
          * last round, and everything they reach. */
         gm_mutex_lock(&gm_threads_lock);
         t3 = gm_nanotime(), c3 = gm_thread_cputime();
         gm_roots_collect_segments();
-        t1 = gm_nanotime();
         /* World stopped: no allocation, no assist from here on. */
         atomic_fetch_and(&gm_gc_pressure, ~GM_PRESSURE_BLACK);
         gm_roots_queue(w);
@@ -337,7 +336,7 @@ static void run_cycle(bool forced) {
     gm_mutex_unlock(&gm_threads_lock);
 
     /* Pauses: both stops; the concurrent part is not one. */
-    uint64_t pause = concurrent ? stop1_ns + (t4 - t1) : t4 - t1;
+    uint64_t pause = concurrent ? stop1_ns + (t4 - t3) : t4 - ts1;
     gm_gcstats.pause_ns[gm_gcstats.num_gc % 256] = pause;
     gm_gcstats.pause_total_ns += pause;
     gm_gcstats.num_gc++;
@@ -348,7 +347,7 @@ static void run_cycle(bool forced) {
     gm_gcstats.gc_cpu_ns += cycle_cpu;
     uint64_t wall = t4 - t0 ? t4 - t0 : 1;
     gm_pacer_note_cpu((double)cycle_cpu / (double)(wall * (uint64_t)gm_os_ncpu()));
-    tc.stw1_ns = t2 - t0;
+    tc.stw1_ns = t2 - ts1; /* the stop, not the locks or the re-protecting before it */
     tc.mark_ns = t3 - t2;
     tc.stw2_ns = t4 - t3;
     tc.stw1_cpu_ns = c2 - c0;

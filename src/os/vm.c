@@ -41,8 +41,12 @@ bool gm_os_commit(void *p, size_t size) {
     if (mprotect(p, size, PROT_READ | PROT_WRITE) != 0)
         return false;
     /* Heap memory is touched densely and scanned by the collector: huge
-     * pages cut its TLB misses (where THP is in "madvise" mode). */
-    madvise(p, size, MADV_HUGEPAGE);
+     * pages cut its TLB misses (where THP is in "madvise" mode).  Not while
+     * writes are tracked for concurrent marking: a write-protect fault on a
+     * huge page cost the writer milliseconds (the latency ring's stops
+     * waited 5-6 ms for a thread inside one; 60 us without huge pages). */
+    if (!gm_dirty_available())
+        madvise(p, size, MADV_HUGEPAGE);
     return true;
 }
 
