@@ -19,7 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "gc/gc.h"
+#include "gc/kindmark.h"
 
 gm_gc_stats gm_gcstats;
 gm_mutex gm_gc_lock = GM_MUTEX_INIT;
@@ -119,6 +119,7 @@ static void for_each_span(void (*fn)(gm_span *, void *), void *ctx) {
     for (int k = 0; k < 2; k++)
         for (gm_span *s = gm_large.set[k].next; s != &gm_large.set[k]; s = s->next)
             fn(s, ctx);
+    gm_kinds_for_each_span(fn, ctx);
 }
 
 typedef struct checkmark_state {
@@ -200,6 +201,7 @@ static void scavenge_after_cycle(uint32_t n) {
 static void run_cycle(bool forced) {
     gm_trace_cycle tc;
     memset(&tc, 0, sizeof tc);
+    gm_gc_events_fire(GM_GC_START);
     uint64_t t0 = gm_nanotime(), c0 = gm_thread_cputime();
     gm_mutex_lock(&gm_gc_lock);
     gm_mutex_lock(&gm_threads_lock);
@@ -214,6 +216,8 @@ static void run_cycle(bool forced) {
     gm_sweep_all();
     for (gm_thread *t = gm_threads; t; t = t->next)
         gm_mcache_release_all(t->mcache);
+    gm_kinds_release_cached();
+    gm_gc_events_fire(GM_GC_STOPPED);
     uint64_t t2 = gm_nanotime(), c2 = gm_thread_cputime();
 
     /* Mark. */
@@ -274,6 +278,7 @@ static void run_cycle(bool forced) {
     atomic_fetch_add(&gm_gc_cycles_done, 1);
     gm_note_notify_all(&done_note);
     gm_specials_after_cycle();
+    gm_gc_events_fire(GM_GC_END);
     if (gm_cfg.gctrace) {
         uint64_t fr, cr;
         gm_specials_counts(&tc.finalizers_queued, &fr, &tc.cleanups_queued, &cr);
@@ -327,6 +332,10 @@ static void lock_all(void) {
     gm_specials_fork_lock();
     for (int i = 0; i < GM_ALL_SPAN_CLASSES; i++)
         gm_mutex_lock(&gm_central[i].lock);
+    for (int i = 1; i < atomic_load(&gm_nkinds); i++)
+        gm_mutex_lock(&gm_kinds[i].lock);
+    for (size_t i = 0, n = gm_kinds_ncentrals(); i < n; i++)
+        gm_mutex_lock(&gm_kinds_central(i)->lock);
     gm_mutex_lock(&gm_large.lock);
     gm_mutex_lock(&gm_heap.lock);
     gm_mutex_lock(&gm_span_records_lock);
@@ -338,6 +347,10 @@ static void unlock_all(void) {
     gm_mutex_unlock(&gm_span_records_lock);
     gm_mutex_unlock(&gm_heap.lock);
     gm_mutex_unlock(&gm_large.lock);
+    for (size_t i = gm_kinds_ncentrals(); i-- > 0;)
+        gm_mutex_unlock(&gm_kinds_central(i)->lock);
+    for (int i = atomic_load(&gm_nkinds) - 1; i >= 1; i--)
+        gm_mutex_unlock(&gm_kinds[i].lock);
     for (int i = GM_ALL_SPAN_CLASSES - 1; i >= 0; i--)
         gm_mutex_unlock(&gm_central[i].lock);
     gm_specials_fork_unlock();

@@ -20,7 +20,7 @@
 #include <link.h>
 #include <string.h>
 
-#include "gc/gc.h"
+#include "gc/kindmark.h"
 
 #define MAX_SEGMENTS 8192
 
@@ -112,6 +112,8 @@ void gm_roots_queue(gm_gcwork *w) {
     for (size_t i = 0; i < nuser_roots; i++)
         gm_gcwork_push(w, user_roots[i].lo, user_roots[i].hi);
     gm_mutex_unlock(&roots_lock);
+    gm_kinds_queue_roots(w);
+    gm_root_scanners_run(w);
 }
 
 GM_API void gm_add_roots(void *lo, void *hi) {

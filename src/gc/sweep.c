@@ -12,7 +12,7 @@
  * world stopped, before it marks (sweep termination).  A span is claimed
  * by moving its sweepgen from sg-2 to sg-1, so no span is swept twice.
  */
-#include "gc/gc.h"
+#include "gc/kindmark.h"
 
 _Atomic uint64_t gm_swept_spans;
 
@@ -163,6 +163,8 @@ void gm_sweep_all(void) {
     sweep_large_until(NULL);
     for (int i = 0; i < GM_ALL_SPAN_CLASSES; i++)
         sweep_central_until(&gm_central[i], NULL);
+    for (size_t i = 0, n = gm_kinds_ncentrals(); i < n; i++)
+        sweep_central_until(gm_kinds_central(i), NULL);
     gm_sweep_mark_done(sg);
 }
 
@@ -187,6 +189,8 @@ bool gm_sweep_reclaim(size_t npages) {
     sweep_large_until(&wanted);
     for (int i = 0; i < GM_ALL_SPAN_CLASSES && wanted; i++)
         sweep_central_until(&gm_central[i], &wanted);
+    for (size_t i = 0, n = gm_kinds_ncentrals(); i < n && wanted; i++)
+        sweep_central_until(gm_kinds_central(i), &wanted);
     if (wanted)
         gm_sweep_mark_done(sg);
     return wanted < npages;
