@@ -91,7 +91,11 @@ GM_INLINE void push(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
 }
 
 void gm_gcwork_push(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
-    push(w, lo, hi);
+    /* Word-aligned, so that the low bit of a queued start only ever marks
+     * an object of a kind (gm_kind_scan). */
+    lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    if (hi > lo)
+        push(w, lo, hi);
 }
 
 void gm_gcwork_flush(gm_gcwork *w) {

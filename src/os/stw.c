@@ -39,6 +39,10 @@ static pthread_t stopper;
 GM_NO_SANITIZE static void stop_self(gm_thread *t, uint32_t epoch) {
     jmp_buf regs;
     setjmp(regs);
+    /* glibc's setjmp mangles the saved rbp (and sp, pc): a heap pointer held
+     * in rbp would be invisible in regs.  This makes the compiler save every
+     * callee-saved register in this frame, which is scanned. */
+    __builtin_unwind_init();
     volatile char here = 0;
     char *sp = (char *)&here < (char *)&regs ? (char *)&here : (char *)&regs;
     t->stop_pending = 0;
@@ -145,6 +149,10 @@ GM_API void *gm_blocking(void *(*fn)(void *), void *arg) {
     gm_thread *t = gm_thread_current();
     jmp_buf regs;
     setjmp(regs);
+    /* glibc's setjmp mangles the saved rbp (and sp, pc): a heap pointer held
+     * in rbp would be invisible in regs.  This makes the compiler save every
+     * callee-saved register in this frame, which is scanned. */
+    __builtin_unwind_init();
     volatile char here = 0;
     t->blocking_sp = (char *)&here < (char *)&regs ? (char *)&here : (char *)&regs;
     atomic_store_explicit(&t->blocking, 1, memory_order_release);
