@@ -1,0 +1,88 @@
+/*
+ * bdwgc.h - what the files of the bdwgc compatibility layer share.
+ *
+ * The layer is a thin translation of bdwgc's API onto gomem's: every
+ * GC_* entry point lives in one of
+ *
+ *   alloc.c     allocation, GC_free, GC_base/GC_size, GC_realloc
+ *   control.c   start-up, collection control, settings, statistics,
+ *               exported variables, the collection-event hooks
+ *   finalize.c  finalizers (trampoline and the finalize-on-demand queue)
+ *   links.c     disappearing links (link -> object map over gomem's links)
+ *   threads.c   thread registration, pthread redirections, blocking
+ *               regions, the allocation lock
+ *   mark.c      kinds, mark procedures, descriptors, GC_mark_and_push,
+ *               GC_push_*, typed allocation
+ *
+ * The layer includes gomem's internal headers for the few core entry
+ * points that gomem.h does not export (no-stop regions, the heap's
+ * counters, the bdwgc flavours of finalizers and links).
+ */
+#ifndef GM_BDWGC_H
+#define GM_BDWGC_H
+
+#define GC_THREADS 1
+#define GC_ATTR_NONNULL(argnum) /* the library checks its arguments itself */
+#define GC_NO_THREAD_REDIRECTS 1
+#include "gc/gc.h"
+#include "gc/gc_mark.h"
+#include "gc/gc_typed.h"
+#include "gc/gc_inline.h"
+#include "gc/gc_gcj.h"
+#include "gc/gc_disclaim.h"
+#include "gc/javaxfc.h"
+
+#include "gm.h"
+#include "heap/heap.h"
+
+#define BDWGC_EXPORT __attribute__((visibility("default")))
+
+/* control.c: called by every allocation entry point.  Makes sure the
+ * collector is initialised and that GC_dont_gc / GC_free_space_divisor,
+ * which programs may write directly, are applied. */
+extern _Atomic int bdwgc_ready;
+void bdwgc_init_slow(void);
+void bdwgc_settings_changed(void);
+extern int bdwgc_applied_dont_gc;
+extern GC_word bdwgc_applied_divisor;
+static inline void bdwgc_enter(void) {
+    if (__builtin_expect(!atomic_load_explicit(&bdwgc_ready, memory_order_acquire), 0))
+        bdwgc_init_slow();
+    if (__builtin_expect(GC_dont_gc != bdwgc_applied_dont_gc || GC_free_space_divisor != bdwgc_applied_divisor,
+                         0))
+        bdwgc_settings_changed();
+}
+/* Calls the out-of-memory function for a failed request of n bytes. */
+void *bdwgc_oom(size_t n);
+/* Prints a warning through the warn procedure. */
+void bdwgc_warn(const char *msg, GC_word arg);
+
+/* finalize.c: finalizers ready to run on the program's threads. */
+extern _Atomic long bdwgc_fin_pending;
+void bdwgc_run_pending_finalizers(void); /* unless on demand or already inside one */
+static inline void bdwgc_after_alloc(void) {
+    if (__builtin_expect(atomic_load_explicit(&bdwgc_fin_pending, memory_order_relaxed) != 0, 0))
+        bdwgc_run_pending_finalizers();
+}
+
+/* mark.c: the tracer of the mark procedure or root callback running on
+ * this thread (NULL outside them), and the setup at start-up. */
+extern __thread gm_tracer *bdwgc_tracer;
+void bdwgc_mark_init(void);
+/* Allocation of an object of bdwgc kind k (mark.c). */
+void *bdwgc_kind_alloc(size_t lb, int k);
+
+/* alloc.c: bytes to ask gomem for a request of lb bytes (bdwgc keeps one
+ * extra byte so that a pointer just past the end keeps the object). */
+static inline size_t bdwgc_request(size_t lb) {
+    return lb + (lb != 0 && lb != (size_t)-1);
+}
+
+/* Core entry points for the bdwgc flavours (src/gc/special.c). */
+enum { BDWGC_FIN_ORDERED = 0, BDWGC_FIN_IGNORE_SELF = 1, BDWGC_FIN_NO_ORDER = 2 };
+void gm_specials_set_finalizer(void *obj, gm_finalizer_fn fn, void *arg, int mode, gm_finalizer_fn *old_fn,
+                               void **old_arg);
+int gm_specials_add_link(void **link, const void *obj, bool long_link);
+bool gm_specials_remove_link(void **link, const void *obj, bool long_link);
+
+#endif
