@@ -127,6 +127,12 @@ void gm_gc(void);
  * gm_gc() or when the memory limit is reached). */
 int gm_set_gc_percent(int percent);
 
+/* Sets a heap size below which no paced collection starts (0 by default)
+ * and returns the previous one: for programs that know they will need a
+ * large heap and want no collections while it fills.  The memory limit
+ * still caps the heap goal; gm_gc() still collects. */
+uint64_t gm_set_heap_minimum(uint64_t bytes);
+
 /* Sets the soft memory limit in bytes (GOMEM_LIMIT, Go's GOMEMLIMIT) and
  * returns the previous one.  A negative value only reads it.  INT64_MAX (the
  * default) means no limit. */

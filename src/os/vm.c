@@ -16,6 +16,9 @@
 #include <sched.h>
 
 #include "gm.h"
+#include "os/vmopts.h"
+
+bool gm_os_huge_pages = true;
 
 void *gm_os_reserve(size_t size, size_t align) {
     size_t span = size + (align > gm_os_page_size() ? align : 0);
@@ -39,7 +42,8 @@ bool gm_os_commit(void *p, size_t size) {
         return false;
     /* Heap memory is touched densely and scanned by the collector: huge
      * pages cut its TLB misses (where THP is in "madvise" mode). */
-    madvise(p, size, MADV_HUGEPAGE);
+    if (gm_os_huge_pages)
+        madvise(p, size, MADV_HUGEPAGE);
     return true;
 }
 
