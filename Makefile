@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build demo test bench install clean sanitize
+.PHONY: all build demo test bench install clean sanitize test-clients bench-clients
 
 all: build
 
@@ -19,6 +19,14 @@ test: build
 
 bench: build
 	./bench/run.sh $(BUILD)
+
+# bdwgc programs (w3m, nix, guile, ecl, ...) on the drop-in libgc.so.1;
+# CLIENTS=... picks some, CLIENT_FLAGS=--install installs their packages.
+test-clients: build
+	tests/clients/run.sh --lib $(BUILD)/compat/bdwgc $(CLIENT_FLAGS) $(CLIENTS)
+
+bench-clients: build
+	tests/clients/bench.sh --lib $(BUILD)/compat/bdwgc $(CLIENT_FLAGS) $(CLIENTS)
 
 install: build
 	cmake --install $(BUILD)
