@@ -10,9 +10,10 @@
  *   GC_malloc_many         a list of gm_alloc objects linked through their
  *                          first word
  *
- * Each request asks for one byte more than the caller wants (bdwgc does
- * the same when interior pointers are recognised), so that a pointer just
- * past the end of an object keeps that object, not its neighbour, alive.
+ * While GC_all_interior_pointers is set (the default) each request asks
+ * for one byte more than the caller wants, as bdwgc does, so that a
+ * pointer just past the end of an object keeps that object, not its
+ * neighbour, alive (bdwgc_request).
  * A failed allocation calls GC_oom_fn and returns what it returns.
  * GC_free accepts any pointer into a heap object (memalign hands out
  * interior ones) and ignores pointers that are not the heap's.

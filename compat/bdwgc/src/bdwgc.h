@@ -72,10 +72,15 @@ void bdwgc_mark_init(void);
 /* Allocation of an object of bdwgc kind k (mark.c). */
 void *bdwgc_kind_alloc(size_t lb, int k);
 
-/* alloc.c: bytes to ask gomem for a request of lb bytes (bdwgc keeps one
- * extra byte so that a pointer just past the end keeps the object). */
+/* alloc.c: bytes to ask gomem for a request of lb bytes.  While interior
+ * pointers are recognised (GC_all_interior_pointers, bdwgc's default)
+ * bdwgc keeps one extra byte so that a pointer just past the end keeps the
+ * object, not its neighbour, alive, and so does this layer; programs that
+ * turn them off (Guile, ECL, Nix) get objects of the size they ask for,
+ * as with bdwgc (gomem still recognises interior pointers: it keeps more,
+ * never less). */
 static inline size_t bdwgc_request(size_t lb) {
-    return lb + (lb != 0 && lb != (size_t)-1);
+    return lb + (GC_all_interior_pointers && lb != 0 && lb != (size_t)-1);
 }
 
 /* Core entry points for the bdwgc flavours (src/gc/special.c). */
