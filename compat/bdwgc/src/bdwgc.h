@@ -89,5 +89,8 @@ void gm_specials_set_finalizer(void *obj, gm_finalizer_fn fn, void *arg, int mod
                                void **old_arg);
 int gm_specials_add_link(void **link, const void *obj, bool long_link);
 bool gm_specials_remove_link(void **link, const void *obj, bool long_link);
+/* Cumulative finalizers (and cleanups) queued and run (src/gc/gc.h; the
+ * name gc/gc.h is bdwgc's header here). */
+void gm_specials_counts(uint64_t *fin_queued, uint64_t *fin_run, uint64_t *cln_queued, uint64_t *cln_run);
 
 #endif

@@ -24,6 +24,7 @@
  * up to the allocations of spans that threads still cache.
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,6 @@
 #include <unistd.h>
 
 #include "bdwgc.h"
-#include "gc/gc.h"
 #include "os/vmopts.h"
 
 /* ---------------------------------------------------- exported variables */
@@ -232,6 +232,23 @@ BDWGC_EXPORT void GC_set_log_fd(int fd) {
 
 /* ------------------------------------------------------------ collection */
 
+/* After a collection: every finalizer it found is queued here (gomem's
+ * finalizer thread or this one runs the trampolines), so that, as with
+ * bdwgc, GC_gcollect returns with the finalizers it made ready either run
+ * (not on demand) or ready for GC_invoke_finalizers. */
+static void settle_finalizers(void) {
+    gm_run_finalizers();
+    for (int spins = 0; spins < 100000; spins++) {
+        uint64_t fq, fr, cq, cr;
+        gm_specials_counts(&fq, &fr, &cq, &cr);
+        if (fr >= fq)
+            break;
+        sched_yield(); /* a trampoline is running on the finalizer thread */
+    }
+    if (!GC_finalize_on_demand)
+        bdwgc_run_pending_finalizers();
+}
+
 BDWGC_EXPORT void GC_gcollect(void) {
     bdwgc_enter();
     if (GC_dont_gc > 0)
@@ -239,12 +256,7 @@ BDWGC_EXPORT void GC_gcollect(void) {
     gm_gc();
     if (force_unmap)
         gm_heap_scavenge(0, 0);
-    if (!GC_finalize_on_demand) {
-        gm_run_finalizers();
-        bdwgc_run_pending_finalizers();
-    } else {
-        gm_run_finalizers(); /* queue them, and notify */
-    }
+    settle_finalizers();
 }
 
 BDWGC_EXPORT void GC_gcollect_and_unmap(void) {
@@ -253,9 +265,7 @@ BDWGC_EXPORT void GC_gcollect_and_unmap(void) {
         return;
     gm_gc();
     gm_heap_scavenge(0, 0);
-    gm_run_finalizers();
-    if (!GC_finalize_on_demand)
-        bdwgc_run_pending_finalizers();
+    settle_finalizers();
 }
 
 BDWGC_EXPORT int GC_try_to_collect(GC_stop_func f) {

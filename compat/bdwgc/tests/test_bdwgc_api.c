@@ -15,6 +15,7 @@
  * reclamation checks ask for 90% of the objects, survival checks for all.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,14 @@ NOINLINE static void collect(void) {
 /* Links that the collector clears when their object dies: links[i] holds
  * the object hidden, so the table itself keeps nothing alive. */
 static GC_hidden_pointer *links;
+
+/* Each test takes a fresh table: a stray object kept from an earlier test
+ * keeps its link registered (and writable by the collector), so tables are
+ * never reused nor freed. */
+static void fresh_links(void) {
+    links = calloc(4 * N, sizeof *links);
+    CHECK(links != NULL, "calloc");
+}
 
 static size_t count_cleared(size_t n) {
     size_t c = 0;
@@ -161,6 +170,11 @@ NOINLINE static void make_uncollectable(void) {
     }
 }
 
+NOINLINE static void fill_cells(void **cell) {
+    for (size_t i = 0; i < N; i++)
+        cell[i] = watch(i, GC_MALLOC(40));
+}
+
 static void test_roots(void) {
     make_list(100000);
     collect();
@@ -182,15 +196,17 @@ static void test_roots(void) {
           count_cleared(N), N);
 
     /* GC_add_roots / GC_remove_roots over malloc'd memory. */
-    void **cell = malloc(4 * sizeof(void *));
+    fresh_links();
+    void **cell = malloc(N * sizeof(void *));
     CHECK(cell != NULL, "malloc");
-    GC_add_roots(cell, cell + 4);
-    cell[2] = watch(0, GC_MALLOC(40));
+    GC_add_roots(cell, cell + N);
+    fill_cells(cell);
     collect();
-    CHECK(links[0] != 0, "an object held by an added root was reclaimed");
-    GC_remove_roots(cell, cell + 4);
+    CHECK(count_cleared(N) == 0, "%zu objects held by an added root were reclaimed", count_cleared(N));
+    GC_remove_roots(cell, cell + N);
     collect();
-    CHECK(links[0] == 0, "an object held only by a removed root was not reclaimed");
+    CHECK(count_cleared(N) >= N * 9 / 10, "only %zu of %d objects held by a removed root were reclaimed",
+          count_cleared(N), N);
     free(cell);
     printf("roots: ok\n");
 }
@@ -266,20 +282,29 @@ static void test_finalizers(void) {
     printf("finalizers: %d of %d ran\n", finalized, N);
     CHECK(finalized >= N * 9 / 10, "only %d of %d finalizers ran", finalized, N);
 
-    /* Ordered: a -> b runs a's finalizer first, b's in a later collection. */
-    norder = 0;
-    make_chain(0);
-    collect();
-    CHECK(norder == 1 && order[0] == 1, "ordered: after one collection %d ran, first %ld", norder, order[0]);
-    collect();
-    collect();
-    CHECK(norder == 2 && order[1] == 2, "ordered: b's finalizer did not follow (%d ran)", norder);
-
-    /* No order: both run after one collection. */
-    norder = 0;
-    make_chain(1);
-    collect();
-    CHECK(norder == 2, "no_order: %d of 2 finalizers ran after one collection", norder);
+    /* Ordered: a -> b runs a's finalizer first, b's in a later collection;
+     * no order: both in the collection that finds them unreachable.  A
+     * stale stack copy may keep an object a while: such a try is
+     * inconclusive and made again with fresh objects. */
+    for (int no_order = 0; no_order < 2; no_order++) {
+        bool done = false;
+        for (int attempt = 0; attempt < 5 && !done; attempt++) {
+            norder = 0;
+            make_chain(no_order);
+            int first = 0;
+            for (int c = 0; c < 4 && norder < 2; c++) {
+                collect();
+                if (!first && norder)
+                    first = norder; /* how many ran in the first collection that ran any */
+            }
+            CHECK(norder == 0 || order[0] == 1, "%s: b's finalizer ran before a's", no_order ? "no_order" : "ordered");
+            if (norder == 2)
+                done = no_order ? first == 2 : first == 1;
+            CHECK(no_order || first != 2, "ordered: a's and b's finalizers ran in the same collection");
+        }
+        CHECK(done, "%s: the chain's finalizers never ran as they should (last: %d ran)",
+              no_order ? "no_order" : "ordered", norder);
+    }
 
     /* Replacing returns the old finalizer; 0 removes it. */
     void *o = GC_MALLOC(16);
@@ -304,7 +329,7 @@ static void test_finalizers(void) {
     CHECK(GC_should_invoke_finalizers(), "GC_should_invoke_finalizers is 0 with finalizers ready");
     CHECK(notified > 0, "the finalizer notifier was not called");
     int ran = GC_invoke_finalizers();
-    CHECK(ran >= N * 9 / 10 && finalized == ran, "GC_invoke_finalizers ran %d (counted %d)", ran, finalized);
+    CHECK(finalized >= N * 9 / 10 && ran >= finalized, "GC_invoke_finalizers ran %d (%d of them counting)", ran, finalized);
     GC_set_finalize_on_demand(0);
     GC_set_finalizer_notifier(0);
     printf("finalizers: order, no_order, replace, on demand: ok\n");
@@ -320,7 +345,7 @@ void *volatile test_keep; /* a root: a global the compiler must keep */
 
 static void test_links(void) {
     collect();
-    memset(links, 0, 4 * N * sizeof *links);
+    fresh_links();
 #define keep test_keep
     keep = make_watched(0);
     for (size_t i = 1; i < N; i++)
@@ -438,7 +463,7 @@ NOINLINE static void make_kind_objects(int kind) {
 static void test_kinds(void) {
     unsigned proc = GC_new_proc(word1_proc);
     collect();
-    memset(links, 0, 2 * N * sizeof *links);
+    fresh_links();
     int kind = (int)GC_new_kind(GC_new_free_list(), GC_MAKE_PROC(proc, 5), 0, 1);
     kind_objs = GC_MALLOC_UNCOLLECTABLE(N * sizeof(void *));
     make_kind_objects(kind);
@@ -479,7 +504,7 @@ static void test_typed(int big) {
     kind_objs = GC_MALLOC_UNCOLLECTABLE(N * sizeof(void *));
     collect(); /* the last test's objects die and their links go */
     collect();
-    memset(links, 0, 3 * N * sizeof *links);
+    fresh_links();
     make_typed(d, big);
     collect();
     size_t lost = 0, lost70 = 0, kept = 0;
@@ -499,31 +524,29 @@ static void test_typed(int big) {
 
 /* ----------------------------------------------------- other roots hook */
 
-static void **other_cell;
-static void push_cell(void) {
-    GC_push_all(other_cell, other_cell + 1);
+static void **other_cells;
+static void push_cells(void) {
+    GC_push_all(other_cells, other_cells + N);
 }
 
 static void test_other_roots(void) {
+    fresh_links();
+    other_cells = calloc(N, sizeof(void *));
+    CHECK(other_cells != NULL, "calloc");
+    fill_cells(other_cells);
+    GC_set_push_other_roots(push_cells);
     collect();
-    links[0] = 0;
-    other_cell = malloc(sizeof(void *));
-    CHECK(other_cell != NULL, "malloc");
-    *other_cell = watch(0, GC_MALLOC(40));
-    GC_set_push_other_roots(push_cell);
+    CHECK(count_cleared(N) == 0, "%zu objects pushed by GC_push_other_roots were reclaimed", count_cleared(N));
+    memset(other_cells, 0, N * sizeof(void *));
     collect();
-    CHECK(links[0] != 0, "an object pushed by GC_push_other_roots was reclaimed");
-    *other_cell = NULL;
-    collect();
-    CHECK(links[0] == 0, "an object no longer pushed was not reclaimed");
+    CHECK(count_cleared(N) >= N * 9 / 10, "only %zu of %d objects no longer pushed were reclaimed",
+          count_cleared(N), N);
     printf("push_other_roots: ok\n");
 }
 
 int main(void) {
     GC_INIT();
-    links = malloc(4 * N * sizeof *links);
-    CHECK(links != NULL, "malloc");
-    memset(links, 0, 4 * N * sizeof *links);
+    fresh_links();
     test_allocation();
     test_garbage();
     test_roots();
