@@ -23,6 +23,7 @@ CLIENT_PROGRAMS=(
     "guile:guile-3.0:guile conses trees on 4 threads (par-map), hash and weak tables"
     "ecl:ecl:ecl conses trees on 4 threads, hash tables, strings"
     "gobjc:gobjc:a GNU Objective-C program on libobjc_gc allocating 2M instances"
+    "gccpp:libgc-dev,g++:a C++ program on Debian's libgccpp.so.1 (gc, gc_cleanup, NoGC)"
 )
 
 # ------------------------------------------------------------------ w3m
@@ -100,3 +101,7 @@ prog_gobjc_setup() {
     gcc -std=gnu11 -O1 -w -x objective-c "$DATA_DIR/objc_alloc.m" -x none -o "$1/objc_alloc" "$lib"
 }
 prog_gobjc_run() { "$1/objc_alloc"; }
+
+# ---------------------------------------------------------------- gccpp
+prog_gccpp_setup() { g++ -O2 -o "$1/gccpp_alloc" "$DATA_DIR/gccpp_alloc.cc" -lgccpp -lgc; }
+prog_gccpp_run() { "$1/gccpp_alloc"; }
