@@ -24,6 +24,7 @@ CLIENT_PROGRAMS=(
     "ecl:ecl:ecl conses trees on 4 threads, hash tables, strings"
     "gobjc:gobjc:a GNU Objective-C program on libobjc_gc allocating 2M instances"
     "gccpp:libgc-dev,g++:a C++ program on Debian's libgccpp.so.1 (gc, gc_cleanup, NoGC)"
+    "inkscape:inkscape:inkscape exports a generated SVG (3000 shapes, text) to PNG, headless"
 )
 
 # ------------------------------------------------------------------ w3m
@@ -105,3 +106,23 @@ prog_gobjc_run() { "$1/objc_alloc"; }
 # ---------------------------------------------------------------- gccpp
 prog_gccpp_setup() { g++ -O2 -o "$1/gccpp_alloc" "$DATA_DIR/gccpp_alloc.cc" -lgccpp -lgc; }
 prog_gccpp_run() { "$1/gccpp_alloc"; }
+
+# ------------------------------------------------------------- inkscape
+prog_inkscape_setup() {
+    python3 - "$1/in.svg" <<'EOF2'
+import random, sys
+random.seed(3)
+out = ['<svg xmlns="http://www.w3.org/2000/svg" width="800" height="600">']
+for i in range(3000):
+    x, y, r = random.randint(0, 800), random.randint(0, 600), random.randint(2, 30)
+    out.append('<circle cx="%d" cy="%d" r="%d" fill="#%06x" opacity="0.5"/>' % (x, y, r, random.randint(0, 0xffffff)))
+out.append('<text x="20" y="40" font-size="30">gomem</text></svg>')
+open(sys.argv[1], 'w').write('\n'.join(out))
+EOF2
+}
+prog_inkscape_run() {
+    HOME="$1" inkscape --export-type=png --export-filename="$1/out.png" "$1/in.svg" >/dev/null 2>&1
+    local rc=$?
+    md5sum <"$1/out.png"
+    return $rc
+}
