@@ -69,8 +69,6 @@ BDWGC_EXPORT int GC_gcj_debug_kind = 1;
  * ever written to it. */
 static char dummy_stack[64 * 16] __attribute__((aligned(16)));
 
-static const gm_layout *typed_layout(GC_word env);
-
 GM_NO_SANITIZE static void scan_bitmap(gm_tracer *t, GC_word *addr, size_t size, GC_word bm) {
     size_t nwords = size / sizeof(GC_word);
     for (unsigned i = 0; i < WORD_BITS - GC_DS_TAG_BITS && i < nwords; i++)
@@ -89,14 +87,11 @@ GM_NO_SANITIZE static void interpret(gm_tracer *t, GC_word *addr, size_t size, G
     case GC_DS_PROC: {
         unsigned idx = (unsigned)(d >> GC_DS_TAG_BITS) & (GC_MAX_MARK_PROCS - 1);
         GC_word env = d >> (GC_DS_TAG_BITS + GC_LOG_MAX_MARK_PROCS);
-        if (idx == TYPED_PROC) {
-            const gm_layout *l = typed_layout(env);
-            (void)l; /* typed objects are gomem typed objects: never reached here */
-            gm_trace_range(t, addr, (char *)addr + size);
-            break;
-        }
         GC_mark_proc p = procs[idx];
-        if (!p) {
+        if (idx == TYPED_PROC || !p) {
+            /* A typed descriptor used as a kind's (objects of
+             * GC_malloc_explicitly_typed are gomem typed objects and never
+             * come here), or an index no GC_new_proc returned: scan it all. */
             gm_trace_range(t, addr, (char *)addr + size);
             break;
         }
