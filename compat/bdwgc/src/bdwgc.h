@@ -65,6 +65,11 @@ static inline void bdwgc_after_alloc(void) {
         bdwgc_run_pending_finalizers();
 }
 
+/* fork: phase 0 takes the file's lock (before fork), 1 releases it (in
+ * the parent and the child after fork); control.c registers them. */
+void bdwgc_links_fork(int phase);
+void bdwgc_finalize_fork(int phase);
+
 /* mark.c: the tracer of the mark procedure or root callback running on
  * this thread (NULL outside them), and the setup at start-up. */
 extern __thread gm_tracer *bdwgc_tracer;

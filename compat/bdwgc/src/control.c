@@ -127,6 +127,15 @@ static void write_banner(void) {
     close(fd);
 }
 
+static void fork_prepare(void) {
+    bdwgc_finalize_fork(0);
+    bdwgc_links_fork(0);
+}
+static void fork_after(void) {
+    bdwgc_links_fork(1);
+    bdwgc_finalize_fork(1);
+}
+
 void bdwgc_init_slow(void) {
     pthread_mutex_lock(&init_lock);
     if (!atomic_load_explicit(&bdwgc_ready, memory_order_relaxed)) {
@@ -141,6 +150,7 @@ void bdwgc_init_slow(void) {
         gm_on_gc(GM_GC_END, on_end, NULL);
         on_stopped(NULL);
         bdwgc_mark_init();
+        pthread_atfork(fork_prepare, fork_after, fork_after);
         write_banner();
         atomic_store_explicit(&bdwgc_ready, 1, memory_order_release);
     }

@@ -73,6 +73,13 @@ static fin_node *pop(void) {
     return n;
 }
 
+void bdwgc_finalize_fork(int phase) {
+    if (phase == 0)
+        pthread_mutex_lock(&queue_lock);
+    else
+        pthread_mutex_unlock(&queue_lock);
+}
+
 BDWGC_EXPORT int GC_invoke_finalizers(void) {
     int ran = 0;
     running_finalizers++;

@@ -174,6 +174,15 @@ static int move_link(void **link, void **new_link, bool long_link) {
     return rc == 1 ? GC_DUPLICATE : GC_SUCCESS;
 }
 
+/* fork: the child must not inherit the lock held by a thread it does not
+ * have (bdwgc_fork_prepare and friends run in pthread_atfork). */
+void bdwgc_links_fork(int phase) {
+    if (phase == 0)
+        pthread_mutex_lock(&links_lock);
+    else
+        pthread_mutex_unlock(&links_lock);
+}
+
 BDWGC_EXPORT int GC_general_register_disappearing_link(void **link, const void *obj) {
     return register_link(link, obj, false);
 }

@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* Threads here are made with GC_pthread_create or, for the one that
  * registers itself, with the plain pthread_create. */
@@ -544,6 +546,46 @@ static void test_other_roots(void) {
     printf("push_other_roots: ok\n");
 }
 
+/* fork while other threads allocate and register links: the child can
+ * allocate, register links, finalize and collect. */
+static volatile int stop_spinners;
+static void *spinner(void *arg) {
+    (void)arg;
+    while (!stop_spinners) {
+        void **o = GC_MALLOC(32);
+        o[0] = GC_MALLOC(16);
+        GC_general_register_disappearing_link(o, o[0]);
+        GC_REGISTER_FINALIZER(o[0], count_fin, &finalized, NULL, NULL);
+    }
+    return NULL;
+}
+
+static void test_fork(void) {
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        CHECK(GC_pthread_create(&t[i], NULL, spinner, NULL) == 0, "GC_pthread_create");
+    for (int k = 0; k < 5; k++) {
+        pid_t pid = fork();
+        CHECK(pid >= 0, "fork");
+        if (pid == 0) {
+            fresh_links();
+            for (int i = 0; i < 100; i++)
+                watch((size_t)i, GC_MALLOC(48));
+            make_finalizable();
+            GC_gcollect();
+            GC_gcollect();
+            _exit(count_cleared(100) >= 90 ? 0 : 3);
+        }
+        int status;
+        CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d of a fork ended with status %#x", k, status);
+    }
+    stop_spinners = 1;
+    for (int i = 0; i < 2; i++)
+        GC_pthread_join(t[i], NULL);
+    printf("fork: ok\n");
+}
+
 int main(void) {
     GC_INIT();
     fresh_links();
@@ -558,6 +600,7 @@ int main(void) {
     test_typed(0);
     test_typed(1);
     test_other_roots();
+    test_fork();
     printf("test_bdwgc_api%s: ok\n",
 #ifdef BDWGC_TEST_DEBIAN_HEADERS
            " (Debian's headers)"
