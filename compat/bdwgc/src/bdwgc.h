@@ -69,6 +69,7 @@ static inline void bdwgc_after_alloc(void) {
  * the parent and the child after fork); control.c registers them. */
 void bdwgc_links_fork(int phase);
 void bdwgc_finalize_fork(int phase);
+void bdwgc_mark_fork(int phase);
 
 /* mark.c: the tracer of the mark procedure or root callback running on
  * this thread (NULL outside them), and the setup at start-up. */

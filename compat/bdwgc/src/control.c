@@ -128,12 +128,14 @@ static void write_banner(void) {
 }
 
 static void fork_prepare(void) {
+    bdwgc_mark_fork(0);
     bdwgc_finalize_fork(0);
     bdwgc_links_fork(0);
 }
 static void fork_after(void) {
     bdwgc_links_fork(1);
     bdwgc_finalize_fork(1);
+    bdwgc_mark_fork(1);
 }
 
 void bdwgc_init_slow(void) {

@@ -57,6 +57,7 @@ static _Atomic int nkinds = 4;
 static GC_mark_proc procs[GC_MAX_MARK_PROCS];
 static _Atomic unsigned nprocs = GC_RESERVED_MARK_PROCS;
 static pthread_mutex_t kinds_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t typed_lock = PTHREAD_MUTEX_INITIALIZER;
 
 __thread gm_tracer *bdwgc_tracer;
 
@@ -324,6 +325,16 @@ static void scan_other_roots(gm_tracer *t, void *arg) {
     bdwgc_tracer = NULL;
 }
 
+void bdwgc_mark_fork(int phase) {
+    if (phase == 0) {
+        pthread_mutex_lock(&kinds_lock);
+        pthread_mutex_lock(&typed_lock);
+    } else {
+        pthread_mutex_unlock(&typed_lock);
+        pthread_mutex_unlock(&kinds_lock);
+    }
+}
+
 void bdwgc_mark_init(void) {
     gm_add_root_scanner(scan_other_roots, NULL);
 }
@@ -340,7 +351,6 @@ BDWGC_EXPORT void GC_print_trace_inner(GC_word n) {
 
 /* -------------------------------------------------------- typed objects */
 
-static pthread_mutex_t typed_lock = PTHREAD_MUTEX_INITIALIZER;
 static const gm_layout **typed_table;
 static size_t typed_n, typed_cap;
 
