@@ -20,7 +20,7 @@ CLIENT_PROGRAMS=(
     "debfoster:debfoster:debfoster lists the installed packages it would remove"
     "nix_medium:nix-bin:nix-instantiate --eval --strict, about 330 MB allocated"
     "nix_heavy:nix-bin:nix-instantiate --eval --strict, several GB allocated"
-    "guile:guile-3.0:guile conses trees on 4 threads (par-map), hash and weak tables"
+    "guile:guile-3.0:guile conses trees on 4 threads (par-map), hash and weak tables, guardians"
     "ecl:ecl:ecl conses trees on 4 threads, hash tables, strings"
     "gobjc:gobjc:a GNU Objective-C program on libobjc_gc allocating 2M instances"
     "gccpp:libgc-dev,g++:a C++ program on Debian's libgccpp.so.1 (gc, gc_cleanup, NoGC)"

@@ -10,3 +10,18 @@
 (let loop ((i 0)) (when (< i 100000) (hash-set! wk (list i) i) (loop (+ i 1))))
 (gc)
 (display (string-length (apply string-append (map number->string (iota 10000))))) (newline)
+; Guardians (finalization on demand, Guile's finalizer thread): at least
+; 9000 of 10000 dropped objects come back within 20 collections.
+(define g (make-guardian))
+(let loop ((i 0)) (when (< i 10000) (g (list i 'x)) (loop (+ i 1))))
+(define (drain n) (let ((x (g))) (if x (drain (+ n 1)) n)))
+(let loop ((k 0) (total 0))
+  (gc)
+  (let ((n (drain 0)))
+    (if (and (< k 20) (< (+ total n) 9000)) (loop (+ k 1) (+ total n))
+        (begin (display (if (>= (+ total n) 9000) "guardian ok" "guardian short")) (newline)))))
+; Weak values go once unreachable (how many depends on the collector's timing).
+(define wt (make-weak-value-hash-table))
+(let loop ((i 0)) (when (< i 50000) (hash-set! wt i (make-string 10 #\a)) (loop (+ i 1))))
+(gc) (gc)
+(display (if (< (hash-fold (lambda (k v n) (+ n 1)) 0 wt) 50000) "weak values dropped" "weak values all kept")) (newline)
