@@ -12,6 +12,7 @@
 # writes that line at start-up).  --install first installs the programs'
 # Debian packages with apt-get (those not available are skipped).
 # A program whose package is not installed is skipped, and said so.
+# Each run is limited to CLIENT_TIMEOUT seconds (600).
 # Ends with "N passed, N failed, N skipped"; exits 1 if any failed.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -71,17 +72,26 @@ for p in "${WANT[@]}"; do
             echo "FAIL $p: setup failed:"; sed 's/^/    /' "$TMP/$p.$lib.setup" | tail -5; fail=$((fail + 1)); continue 2
         fi
     done
-    (cd "$TMP/$p.debian" && "prog_${p}_run" "$TMP/$p.debian") >"$TMP/$p.debian.out" 2>"$TMP/$p.debian.err"
+    # Each run is bounded (CLIENT_TIMEOUT seconds, 600 by default): a hang
+    # under either library is a failure, never a stuck test run.
+    run_one() { # DIR, then the environment for the run
+        local dir=$1
+        shift
+        (cd "$dir" && env "$@" timeout "${CLIENT_TIMEOUT:-600}" \
+            bash -c ". '$HERE/programs.sh'; prog_${p}_run '$dir'")
+    }
+    run_one "$TMP/$p.debian" GOMEM_CLIENTS_RUN=debian >"$TMP/$p.debian.out" 2>"$TMP/$p.debian.err"
     rc_deb=$?
     banner="$TMP/$p.banner"
-    (cd "$TMP/$p.gomem" && export LD_LIBRARY_PATH="$LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-        GOMEM_BDWGC_BANNER="$banner" && "prog_${p}_run" "$TMP/$p.gomem") \
-        >"$TMP/$p.gomem.out" 2>"$TMP/$p.gomem.err"
+    run_one "$TMP/$p.gomem" "LD_LIBRARY_PATH=$LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+        "GOMEM_BDWGC_BANNER=$banner" >"$TMP/$p.gomem.out" 2>"$TMP/$p.gomem.err"
     rc_ours=$?
     sed -i "s|$TMP/$p.gomem|WORK|g" "$TMP/$p.gomem.out"
     sed -i "s|$TMP/$p.debian|WORK|g" "$TMP/$p.debian.out"
     why=""
-    if [ $rc_deb != $rc_ours ]; then
+    if [ $rc_ours = 124 ] || [ $rc_deb = 124 ]; then
+        why="timed out after ${CLIENT_TIMEOUT:-600} s (gomem: exit $rc_ours, Debian's libgc: exit $rc_deb)"
+    elif [ $rc_deb != $rc_ours ]; then
         why="exit status $rc_ours under gomem, $rc_deb under Debian's libgc"
     elif ! cmp -s "$TMP/$p.debian.out" "$TMP/$p.gomem.out"; then
         why="output differs: $(diff "$TMP/$p.debian.out" "$TMP/$p.gomem.out" | head -5 | tr '\n' ' ')"

@@ -26,7 +26,7 @@
 static inline void *checked(void *p, size_t lb) {
     if (__builtin_expect(p == NULL, 0))
         return bdwgc_oom(lb);
-    bdwgc_after_alloc();
+    bdwgc_after_alloc(lb);
     return p;
 }
 
@@ -199,7 +199,7 @@ BDWGC_EXPORT void GC_generic_malloc_many(size_t lb, int k, void **result) {
     *result = list;
     if (!list)
         *result = bdwgc_oom(lb);
-    bdwgc_after_alloc();
+    bdwgc_after_alloc(lb);
 }
 
 /* ------------------------------------------------------------ debugging */

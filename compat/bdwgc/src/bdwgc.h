@@ -60,8 +60,19 @@ void bdwgc_warn(const char *msg, GC_word arg);
 /* finalize.c: finalizers ready to run on the program's threads. */
 extern _Atomic long bdwgc_fin_pending;
 void bdwgc_run_pending_finalizers(void); /* unless on demand or already inside one */
-static inline void bdwgc_after_alloc(void) {
-    if (__builtin_expect(atomic_load_explicit(&bdwgc_fin_pending, memory_order_relaxed) != 0, 0))
+/* bdwgc runs ready finalizers from the allocation calls that take its
+ * general path: objects over half of its 4 KiB block, and the refills of
+ * its thread-local free lists, which come once every few hundred small
+ * allocations.  This layer does the same: at large allocations and at
+ * every 256th small allocation of a thread while finalizers are ready.
+ * (ECL's Lisp finalizers fail when they run inside an allocation made with
+ * ECL's interrupts disabled, under bdwgc as here; its explicit collections
+ * run them safely.) */
+#define BDWGC_LARGE_OBJECT 2048
+extern __thread unsigned bdwgc_alloc_tick;
+static inline void bdwgc_after_alloc(size_t lb) {
+    if (__builtin_expect(atomic_load_explicit(&bdwgc_fin_pending, memory_order_relaxed) != 0, 0) &&
+        (lb > BDWGC_LARGE_OBJECT || (++bdwgc_alloc_tick & 255) == 0))
         bdwgc_run_pending_finalizers();
 }
 

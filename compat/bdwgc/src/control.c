@@ -295,7 +295,8 @@ BDWGC_EXPORT GC_stop_func GC_get_stop_func(void) {
     return stop_func;
 }
 BDWGC_EXPORT int GC_collect_a_little(void) {
-    bdwgc_after_alloc();
+    if (atomic_load(&bdwgc_fin_pending))
+        bdwgc_run_pending_finalizers();
     return 0;
 }
 BDWGC_EXPORT void GC_start_incremental_collection(void) {

@@ -38,6 +38,7 @@ static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static fin_node *queue_head, *queue_tail;
 _Atomic long bdwgc_fin_pending;
 static __thread int running_finalizers;
+__thread unsigned bdwgc_alloc_tick;
 
 static void trampoline(void *obj, void *arg) {
     fin_node *n = gm_alloc(sizeof *n);

@@ -216,7 +216,7 @@ static void *kind_alloc_checked(size_t lb, int k) {
     void *p = bdwgc_kind_alloc(lb, k);
     if (!p)
         return bdwgc_oom(lb);
-    bdwgc_after_alloc();
+    bdwgc_after_alloc(lb);
     return p;
 }
 
@@ -495,7 +495,7 @@ BDWGC_EXPORT void *GC_malloc_explicitly_typed(size_t lb, GC_descr d) {
     void *p = gm_alloc_typed(lb ? lb : 1, l);
     if (!p)
         return bdwgc_oom(lb);
-    bdwgc_after_alloc();
+    bdwgc_after_alloc(lb);
     return p;
 }
 
@@ -517,7 +517,7 @@ BDWGC_EXPORT void *GC_calloc_explicitly_typed(size_t n, size_t lb, GC_descr d) {
     void *p = gm_alloc_typed(total ? total : 1, l);
     if (!p)
         return bdwgc_oom(total);
-    bdwgc_after_alloc();
+    bdwgc_after_alloc(total);
     return p;
 }
 
