@@ -35,9 +35,13 @@ BDWGC_EXPORT void *GC_malloc(size_t lb) {
     return checked(gm_alloc(bdwgc_request(lb)), lb);
 }
 
+/* Pointer-free requests under 16 bytes take 16, bdwgc's smallest object
+ * (its granule): gomem would pack them into shared 16-byte blocks through
+ * its slower tiny-object path, to save memory bdwgc does not save either. */
 BDWGC_EXPORT void *GC_malloc_atomic(size_t lb) {
     bdwgc_enter();
-    return checked(gm_alloc_noscan(bdwgc_request(lb)), lb);
+    size_t n = bdwgc_request(lb);
+    return checked(gm_alloc_noscan(n < 16 ? 16 : n), lb);
 }
 
 BDWGC_EXPORT void *GC_malloc_uncollectable(size_t lb) {
