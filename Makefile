@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build demo test bench bench-quick bench-smoke bench-programs install clean sanitize soak fuzz
+.PHONY: all build demo test bench bench-quick bench-smoke bench-programs install clean sanitize soak fuzz test-clients bench-clients
 
 all: build
 
@@ -32,6 +32,14 @@ bench-quick: bench-programs
 
 bench-smoke: bench-programs
 	python3 bench/bench.py --build $(BUILD) --mode smoke
+
+# bdwgc programs (w3m, nix, guile, ecl, ...) on the drop-in libgc.so.1;
+# CLIENTS=... picks some, CLIENT_FLAGS=--install installs their packages.
+test-clients: build
+	tests/clients/run.sh --lib $(BUILD)/compat/bdwgc $(CLIENT_FLAGS) $(CLIENTS)
+
+bench-clients: build
+	tests/clients/bench.sh --lib $(BUILD)/compat/bdwgc $(CLIENT_FLAGS) $(CLIENTS)
 
 install: build
 	cmake --install $(BUILD)

@@ -127,6 +127,12 @@ void gm_gc(void);
  * gm_gc() or when the memory limit is reached). */
 int gm_set_gc_percent(int percent);
 
+/* Sets a heap size below which no paced collection starts (0 by default)
+ * and returns the previous one: for programs that know they will need a
+ * large heap and want no collections while it fills.  The memory limit
+ * still caps the heap goal; gm_gc() still collects. */
+uint64_t gm_set_heap_minimum(uint64_t bytes);
+
 /* Sets the soft memory limit in bytes (GOMEM_LIMIT, Go's GOMEMLIMIT) and
  * returns the previous one.  A negative value only reads it.  INT64_MAX (the
  * default) means no limit. */
@@ -263,6 +269,78 @@ gm_weak *gm_weak_make(const void *obj);
 /* Returns a strong pointer to the object, or NULL once the object has been
  * found unreachable (before its finalizer, if any, runs). */
 void *gm_weak_get(gm_weak *w);
+
+/* ------------------------------------------------------------------------ */
+/* Typed objects, uncollectable objects, object kinds (for runtimes)        */
+/* ------------------------------------------------------------------------ */
+
+/* A layout says which words of an object hold heap pointers: bit i of
+ * bits[i / 64] (i % 64) set means word i (bytes 8i..8i+7) is a pointer.
+ * Words past nwords hold none, unless repeat is true, in which case the
+ * layout repeats every nwords words (arrays of a struct).  Layouts are
+ * interned and never freed: equal arguments give the same pointer.
+ * Returns NULL with errno == EINVAL if nwords is 0. */
+typedef struct gm_layout gm_layout;
+const gm_layout *gm_layout_make(const uint64_t *bits, size_t nwords, bool repeat);
+
+/* Allocates size bytes, zeroed, whose pointer words are those of layout:
+ * the collector scans only those (precise heap scanning; roots stay
+ * conservative).  The layout is kept in the object's last slot word, past
+ * size.  NULL with errno == ENOMEM on failure. */
+void *gm_alloc_typed(size_t size, const gm_layout *layout);
+
+/* Allocates size bytes, zeroed, that are never collected: the object is a
+ * root (scanned conservatively unless noscan) until gm_free releases it,
+ * like malloc'ed memory that the collector scans. */
+void *gm_alloc_uncollectable(size_t size, bool noscan);
+
+/* Object kinds, for runtimes that trace their own objects.  A traced
+ * object is not scanned by the collector: once it is found reachable, the
+ * kind's function is called with the object, its usable size, a tracer
+ * and the kind's env, and tells the collector what the object reaches
+ * with gm_trace_mark (one pointer, interior pointers included; values that
+ * point to no heap object are ignored) and gm_trace_range (a range of
+ * words to scan conservatively, e.g. an interpreter's stack).  It runs
+ * with the world stopped, on a collector thread, possibly several at once
+ * on different objects: it must not allocate, take locks that a stopped
+ * thread may hold, or call other gomem functions. */
+typedef struct gm_tracer gm_tracer;
+typedef void (*gm_trace_fn)(void *obj, size_t size, gm_tracer *tracer, void *env);
+void gm_trace_mark(gm_tracer *tracer, const void *p);
+void gm_trace_range(gm_tracer *tracer, const void *lo, const void *hi);
+
+/* Kind flags.  GM_KIND_NOSCAN: objects hold no pointers (trace must be
+ * NULL).  GM_KIND_UNCOLLECTABLE: objects are roots until gm_free. */
+#define GM_KIND_NOSCAN 1u
+#define GM_KIND_UNCOLLECTABLE 2u
+
+/* Creates a kind: objects traced by trace (with env), or scanned
+ * conservatively when trace is NULL.  Returns the kind (>= 1), or -1 with
+ * errno == EINVAL for bad flags, ENOSPC when all 63 kinds are in use. */
+int gm_kind_new(unsigned flags, gm_trace_fn trace, void *env);
+
+/* Allocates size bytes, zeroed, of a kind from gm_kind_new (or 0, the
+ * ordinary scanned heap).  NULL with errno == ENOMEM on failure; a kind
+ * that does not exist stops the program with a fatal error. */
+void *gm_alloc_kind(int kind, size_t size);
+
+/* The kind of the live object p points into: 0 for ordinary objects, or
+ * -1 if p points into no live heap object. */
+int gm_kind_of(const void *p);
+
+/* Root scanners: fn(tracer, arg) runs in every collection, world stopped,
+ * after the built-in roots are queued, under the rules of trace functions
+ * above.  Returns 0, or -1 with errno == ENOSPC past 16 scanners. */
+int gm_add_root_scanner(void (*fn)(gm_tracer *tracer, void *arg), void *arg);
+
+/* Collection events, for runtimes that keep statistics or caches:
+ * GM_GC_START runs on the collector thread before it stops the world;
+ * GM_GC_STOPPED with the world stopped, before marking (it must not
+ * allocate nor take locks a stopped thread may hold); GM_GC_END after the
+ * world restarts.  Returns 0, or -1 with errno == ENOSPC past 16 per
+ * event. */
+typedef enum gm_gc_event { GM_GC_START = 0, GM_GC_STOPPED = 1, GM_GC_END = 2 } gm_gc_event;
+int gm_on_gc(gm_gc_event event, void (*fn)(void *arg), void *arg);
 
 /* ------------------------------------------------------------------------ */
 /* Goroutines                                                               */

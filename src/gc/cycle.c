@@ -17,7 +17,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "gc/gc.h"
+#include "gc/kindmark.h"
 
 gm_gc_stats gm_gcstats;
 gm_mutex gm_gc_lock = GM_MUTEX_INIT;
@@ -258,10 +258,22 @@ static void mark_concurrently(gm_gcwork *w, uint64_t *bytes, uint64_t *objects, 
     }
 }
 
+/* Client trace functions (GM_KIND_SCAN_TRACE: a runtime's mark procedures)
+ * were written for a collector that stops the world while they run; a
+ * program that has them is marked with the world stopped. */
+static bool client_traced_kinds(void) {
+    int n = atomic_load_explicit(&gm_nkinds, memory_order_acquire);
+    for (int i = 1; i < n; i++)
+        if (gm_kinds[i].scan == GM_KIND_SCAN_TRACE)
+            return true;
+    return false;
+}
+
 static void run_cycle(bool forced) {
     gm_trace_cycle tc;
     memset(&tc, 0, sizeof tc);
-    bool concurrent = gm_dirty_available();
+    bool concurrent = gm_dirty_available() && !client_traced_kinds();
+    gm_gc_events_fire(GM_GC_START);
     uint64_t t0 = gm_nanotime(), c0 = gm_thread_cputime();
     gm_mutex_lock(&gm_gc_lock);
     gm_mutex_lock(&gm_threads_lock);
@@ -284,6 +296,8 @@ static void run_cycle(bool forced) {
     gm_sweep_all();
     for (gm_thread *t = gm_threads; t; t = t->next)
         gm_mcache_release_all(t->mcache);
+    gm_kinds_release_cached();
+    gm_gc_events_fire(GM_GC_STOPPED);
     gm_gcwork *w = gm_mark_root_work();
     uint64_t marked = 0, objects = 0, rescanned = 0;
     uint64_t stop1_ns = 0, t2, c2, t3, c3;
@@ -293,6 +307,7 @@ static void run_cycle(bool forced) {
         atomic_store(&gm_black_bytes, 0);
         atomic_fetch_or(&gm_gc_pressure, GM_PRESSURE_BLACK);
         gm_roots_enumerate(scan_root_now, w);
+        gm_roots_queue_extra(w);
         gm_start_world();
         gm_mutex_unlock(&gm_threads_lock);
         t2 = gm_nanotime(), c2 = gm_thread_cputime();
@@ -310,6 +325,7 @@ static void run_cycle(bool forced) {
         mark_to_the_end(w, &marked, &objects);
         for (gm_thread *t = gm_threads; t; t = t->next)
             gm_mcache_release_all(t->mcache);
+        gm_kinds_release_cached(); /* kind spans cached while marking ran */
         marked += atomic_exchange(&gm_black_bytes, 0) + atomic_exchange(&gm_assist_bytes, 0);
     } else {
         t2 = gm_nanotime(), c2 = gm_thread_cputime();
@@ -366,6 +382,7 @@ static void run_cycle(bool forced) {
     atomic_fetch_add(&gm_gc_cycles_done, 1);
     gm_note_notify_all(&done_note);
     gm_specials_after_cycle();
+    gm_gc_events_fire(GM_GC_END);
     if (gm_cfg.gctrace) {
         uint64_t fr, cr;
         gm_specials_counts(&tc.finalizers_queued, &fr, &tc.cleanups_queued, &cr);

@@ -22,6 +22,7 @@
 #define GM_GC_H
 
 #include "gc/gc_for_heap.h"
+#include "gc/special_api.h" /* gm_specials_counts */
 #include "heap/heap.h"
 #include "heap/heap_for_gc.h"
 
@@ -87,10 +88,14 @@ void gm_mark_forget_workers(void);
 
 /* roots.c: gm_roots_collect_segments stops the world (see roots.c) and
  * records the data segments; gm_roots_enumerate calls fn on every root
- * range (world stopped); gm_roots_queue queues them all on w. */
+ * range (world stopped); gm_roots_queue queues them all on w, with the
+ * extra roots below. */
 void gm_roots_collect_segments(void);
 void gm_roots_enumerate(gm_scan_fn fn, void *ctx);
 void gm_roots_queue(gm_gcwork *w);
+/* The roots that are not ranges: uncollectable objects and the root
+ * scanners runtimes register (kindmark.c); gm_roots_queue includes them. */
+void gm_roots_queue_extra(gm_gcwork *w);
 extern uint64_t gm_globals_bytes;
 uint64_t gm_roots_user_bytes(void); /* counted with the globals by the pacer */
 extern gm_mutex gm_roots_lock;      /* the user roots' table (fork takes it) */
@@ -203,7 +208,6 @@ void gm_gctrace_print(const gm_trace_cycle *c);
 bool gm_specials_after_mark(gm_gcwork *w);
 void gm_specials_after_cycle(void);
 void gm_specials_sweep(gm_span *s);
-void gm_specials_counts(uint64_t *fin_queued, uint64_t *fin_run, uint64_t *cln_queued, uint64_t *cln_run);
 /* fork: takes (lock) or releases every lock of the specials' files. */
 void gm_specials_fork_lock(bool lock);
 

@@ -19,7 +19,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "gc/gc.h"
+#include "gc/kindmark.h"
 
 #define GM_SCAN_CHUNK (128 * 1024)
 #define GM_MAX_WORKERS 64
@@ -96,7 +96,11 @@ GM_INLINE void push(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
 }
 
 void gm_gcwork_push(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
-    push(w, lo, hi);
+    /* Word-aligned, so that the low bit of a queued start only ever marks
+     * an object of a kind (gm_kind_scan). */
+    lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    if (hi > lo)
+        push(w, lo, hi);
 }
 
 void gm_gcwork_flush(gm_gcwork *w) {
@@ -147,7 +151,7 @@ GM_NO_SANITIZE GM_INLINE bool mark_value(gm_gcwork *w, mark_state *m, uintptr_t 
     m->bytes += size;
     m->objects++;
     if (!gm_spanclass_noscan(s->spanclass))
-        push(w, obj, obj + size);
+        push(w, obj | (uintptr_t)(s->kind != 0), obj + size); /* tagged: gm_kind_scan */
     return true;
 }
 
@@ -239,7 +243,10 @@ static void drain(gm_gcwork *w) {
             gm_range r = ring[head];
             head = (head + 1) % PREFETCH_DEPTH;
             count--;
-            gm_scan_range(w, r.lo, r.hi);
+            if (GM_UNLIKELY(r.lo & GM_KIND_TAG))
+                gm_kind_scan(w, r.lo & ~GM_KIND_TAG, r.hi);
+            else
+                gm_scan_range(w, r.lo, r.hi);
             if (++since_share >= 32) {
                 since_share = 0;
                 if (atomic_load_explicit(&waiting_hint, memory_order_relaxed) && w->buf)

@@ -31,6 +31,7 @@
 gm_pacer gm_pace;
 
 static uint64_t last_stacks, last_globals;
+static _Atomic uint64_t heap_minimum;
 static double recent_gc_cpu_fraction;
 
 void gm_pacer_init(void) {
@@ -51,6 +52,9 @@ void gm_pacer_recompute(void) {
         uint64_t min = MIN_HEAP * (uint64_t)gcp / 100;
         if (goal < min)
             goal = min;
+        uint64_t floor = atomic_load(&heap_minimum); /* gm_set_heap_minimum */
+        if (goal < floor)
+            goal = floor;
     }
     if (limit != INT64_MAX) {
         uint64_t other = atomic_load(&gm_heap.meta) + last_stacks;
@@ -146,6 +150,17 @@ void gm_gc_after_alloc(void) {
     } else {
         atomic_fetch_and_explicit(&gm_gc_pressure, ~GM_PRESSURE_WAIT, memory_order_relaxed);
     }
+}
+
+/* A heap size below which no paced collection starts (bdwgc's
+ * GC_expand_hp asks for this); the memory limit still caps the goal. */
+GM_API uint64_t gm_set_heap_minimum(uint64_t bytes) {
+    gm_ensure_init();
+    uint64_t old = atomic_exchange(&heap_minimum, bytes);
+    gm_mutex_lock(&gm_gc_lock);
+    gm_pacer_recompute();
+    gm_mutex_unlock(&gm_gc_lock);
+    return old;
 }
 
 GM_API int gm_set_gc_percent(int percent) {

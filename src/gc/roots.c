@@ -20,7 +20,7 @@
 #include <link.h>
 #include <string.h>
 
-#include "gc/gc.h"
+#include "gc/kindmark.h"
 
 #define MAX_SEGMENTS 8192
 
@@ -107,6 +107,11 @@ void gm_roots_enumerate(gm_scan_fn fn, void *ctx) {
     gm_mutex_unlock(&roots_lock);
 }
 
+void gm_roots_queue_extra(gm_gcwork *w) {
+    gm_kinds_queue_roots(w);
+    gm_root_scanners_run(w);
+}
+
 static void push_range(const void *lo, const void *hi, void *ctx) {
     if ((uintptr_t)hi > (uintptr_t)lo)
         gm_gcwork_push(ctx, (uintptr_t)lo, (uintptr_t)hi);
@@ -114,6 +119,7 @@ static void push_range(const void *lo, const void *hi, void *ctx) {
 
 void gm_roots_queue(gm_gcwork *w) {
     gm_roots_enumerate(push_range, w);
+    gm_roots_queue_extra(w);
 }
 
 GM_API void gm_add_roots(void *lo, void *hi) {

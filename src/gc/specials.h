@@ -48,6 +48,7 @@
 #define GM_SPECIALS_H
 
 #include "gc/gc.h"
+#include "gc/special_api.h"
 
 enum { GM_SP_FINALIZER = 1, GM_SP_CLEANUP = 2, GM_SP_WEAK = 3, GM_SP_LINK = 4 };
 enum { GM_LINK_SHORT = 0, GM_LINK_LONG = 1 };
@@ -55,12 +56,6 @@ enum { GM_LINK_SHORT = 0, GM_LINK_LONG = 1 };
  * running (popped), or a queued cleanup that was stopped. */
 enum { GM_SPST_FREE = 0, GM_SPST_LINKED, GM_SPST_QUEUED, GM_SPST_RUNNING, GM_SPST_CANCELLED };
 
-/* Finalizer modes (bdwgc's flavours; gomem.h's gm_set_finalizer is ORDERED):
- * IGNORE_SELF skips pointers from an object into itself when ordering;
- * NO_ORDER queues the finalizer of every finalizable object that was
- * unmarked when the collector visited it, even if another body then marked
- * it. */
-enum { GM_FIN_ORDERED = 0, GM_FIN_IGNORE_SELF = 1, GM_FIN_NO_ORDER = 2 };
 
 typedef union gm_special_fn {
     gm_finalizer_fn fin;
@@ -185,18 +180,6 @@ void gm_finalizer_thread_start(void);
 /* fork: the queue's and the thread starter's locks. */
 void gm_finq_fork_lock(bool lock);
 
-/* Sets (fn != NULL) or clears the finalizer of obj with a bdwgc mode,
- * returning the previous one in *old_fn, *old_arg if given. */
-void gm_specials_set_finalizer(void *obj, gm_finalizer_fn fn, void *arg, int mode, gm_finalizer_fn *old_fn,
-                               void **old_arg);
 
-/* --------------------------------------------- weak.c: disappearing links */
-
-/* Registers *link to be set to NULL when obj dies (weak.c says when).
- * Returns 0, 1 if link was already registered for obj, 2 if obj is not a
- * heap object. */
-int gm_specials_add_link(void **link, const void *obj, bool long_link);
-/* Unregisters a link added for obj; false if there was none. */
-bool gm_specials_remove_link(void **link, const void *obj, bool long_link);
 
 #endif /* GM_SPECIALS_H */

@@ -12,7 +12,7 @@
  * world stopped, before it marks (sweep termination).  A span is claimed
  * by moving its sweepgen from sg-2 to sg-1, so no span is swept twice.
  */
-#include "gc/gc.h"
+#include "gc/kindmark.h"
 
 _Atomic uint64_t gm_swept_spans;
 
@@ -139,6 +139,8 @@ static void sweep_everything_until(size_t *pages_wanted) {
     sweep_until((sweep_lists){NULL}, pages_wanted);
     for (int i = 0; i < GM_ALL_SPAN_CLASSES && (!pages_wanted || *pages_wanted); i++)
         sweep_until((sweep_lists){&gm_central[i]}, pages_wanted);
+    for (size_t i = 0, n = gm_kinds_ncentrals(); i < n && (!pages_wanted || *pages_wanted); i++)
+        sweep_until((sweep_lists){gm_kinds_central(i)}, pages_wanted);
 }
 
 void gm_sweep_all(void) {

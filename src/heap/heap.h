@@ -73,6 +73,7 @@ typedef struct gm_span {
     _Atomic uint8_t state;
     uint8_t list;        /* GM_LIST_*, under the lock of that list */
     uint8_t list_set;    /* which of the two sweep sets (mcentral lists) */
+    uint8_t kind;        /* object kind, 0 = ordinary (src/heap/kinds.h) */
     bool needzero;       /* memory may be dirty: zero objects on allocation */
     bool scavenged;      /* free span whose pages went back to the OS */
     _Atomic bool cached; /* owned by an mcache (set under the mcentral lock) */
@@ -220,6 +221,12 @@ typedef struct gm_mcentral {
     gm_span full[2];    /* sentinels: spans without */
 } gm_mcentral;
 extern gm_mcentral gm_central[GM_ALL_SPAN_CLASSES];
+/* The mcentral a small span belongs to: its kind's (src/heap/kinds.c) or
+ * its span class's. */
+gm_mcentral *gm_kind_home_central(gm_span *s);
+GM_INLINE gm_mcentral *gm_span_home(gm_span *s) {
+    return GM_LIKELY(s->kind == 0) ? &gm_central[s->spanclass] : gm_kind_home_central(s);
+}
 
 void gm_mcentral_init(void);
 

@@ -107,7 +107,6 @@ void gm_mcache_publish_frees(gm_mcache *mc) {
                  (void *)(s->base + (uintptr_t)(w * 64 + bit) * s->elemsize), (size_t)s->elemsize);
     }
     uint32_t n = (uint32_t)__builtin_popcountll(mask);
-    uint8_t sc = s->spanclass;
     uint16_t nalloc = atomic_load_explicit(&s->nalloc, memory_order_relaxed);
     bool cached = atomic_load_explicit(&s->cached, memory_order_acquire);
     /* After this add another thread may free the span (its last object
@@ -115,7 +114,7 @@ void gm_mcache_publish_frees(gm_mcache *mc) {
      * checks the span again under its lock. */
     uint32_t total = atomic_fetch_add_explicit(&s->nfreed, n, memory_order_acq_rel) + n;
     if (!cached && (total == n || total >= nalloc))
-        gm_mcentral_span_freed(&gm_central[sc], s);
+        gm_mcentral_span_freed(gm_span_home(s), s);
 }
 
 static void *refill(gm_mcache *mc, uint8_t sc) {

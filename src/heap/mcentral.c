@@ -14,6 +14,7 @@
  */
 #include "gc/gc_for_heap.h"
 #include "heap/heap_for_gc.h"
+#include "heap/kinds.h"
 
 gm_mcentral gm_central[GM_ALL_SPAN_CLASSES];
 
@@ -235,12 +236,17 @@ void gm_heap_for_each_span(void (*fn)(gm_span *, void *), void *ctx) {
     for (int k = 0; k < 2; k++)
         for (gm_span *s = gm_large.set[k].next; s != &gm_large.set[k]; s = s->next)
             fn(s, ctx);
+    gm_kinds_for_each_span(fn, ctx);
 }
 
 void gm_heap_fork_lock(bool lock) {
     if (lock) {
         for (int i = 0; i < GM_ALL_SPAN_CLASSES; i++)
             gm_mutex_lock(&gm_central[i].lock);
+        for (int i = 1; i < atomic_load(&gm_nkinds); i++)
+            gm_mutex_lock(&gm_kinds[i].lock);
+        for (size_t i = 0, n = gm_kinds_ncentrals(); i < n; i++)
+            gm_mutex_lock(&gm_kinds_central(i)->lock);
         gm_mutex_lock(&gm_large.lock);
         gm_mutex_lock(&gm_heap.lock);
         gm_mutex_lock(&gm_span_records_lock);
@@ -250,6 +256,10 @@ void gm_heap_fork_lock(bool lock) {
         gm_mutex_unlock(&gm_span_records_lock);
         gm_mutex_unlock(&gm_heap.lock);
         gm_mutex_unlock(&gm_large.lock);
+        for (size_t i = gm_kinds_ncentrals(); i-- > 0;)
+            gm_mutex_unlock(&gm_kinds_central(i)->lock);
+        for (int i = atomic_load(&gm_nkinds) - 1; i >= 1; i--)
+            gm_mutex_unlock(&gm_kinds[i].lock);
         for (int i = GM_ALL_SPAN_CLASSES - 1; i >= 0; i--)
             gm_mutex_unlock(&gm_central[i].lock);
     }

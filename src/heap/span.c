@@ -130,6 +130,7 @@ bool gm_tiny_object(gm_span *s, uintptr_t p, uintptr_t *start, size_t *size) {
 void gm_span_init_objects(gm_span *s, uint8_t spanclass) {
     uint32_t sizeclass = gm_spanclass_sizeclass(spanclass);
     s->spanclass = spanclass;
+    s->kind = 0; /* kinds.c sets it for its spans */
     if (sizeclass == 0) {
         s->elemsize = s->npages << GM_PAGE_SHIFT;
         s->nelems = 1;

@@ -19,6 +19,9 @@
 #include <sched.h>
 
 #include "gm.h"
+#include "os/vmopts.h"
+
+bool gm_os_huge_pages = true;
 
 void *gm_os_reserve(size_t size, size_t align) {
     size_t span = size + (align > gm_os_page_size() ? align : 0);
@@ -45,7 +48,7 @@ bool gm_os_commit(void *p, size_t size) {
      * writes are tracked for concurrent marking: a write-protect fault on a
      * huge page cost the writer milliseconds (the latency ring's stops
      * waited 5-6 ms for a thread inside one; 60 us without huge pages). */
-    if (!gm_dirty_available())
+    if (gm_os_huge_pages && !gm_dirty_available())
         madvise(p, size, MADV_HUGEPAGE);
     return true;
 }

@@ -1,0 +1,2 @@
+/* gc_gcj.h - see gc/gc_gcj.h. */
+#include "gc/gc_gcj.h"

@@ -1,0 +1,2 @@
+/* gc_inline.h - see gc/gc_inline.h. */
+#include "gc/gc_inline.h"

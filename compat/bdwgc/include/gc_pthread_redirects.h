@@ -1,0 +1,2 @@
+/* gc_pthread_redirects.h - see gc/gc_pthread_redirects.h. */
+#include "gc/gc_pthread_redirects.h"

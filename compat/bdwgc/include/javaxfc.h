@@ -1,0 +1,2 @@
+/* javaxfc.h - see gc/javaxfc.h. */
+#include "gc/javaxfc.h"
