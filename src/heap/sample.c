@@ -99,6 +99,15 @@ bool gm_sample_refill_begin(gm_mcache *mc, uint8_t sc) {
     return false;
 }
 
+/* Bits set in c, inline: without -mpopcnt the builtin is a libgcc call,
+ * which cost more than the rest of the refill's bookkeeping. */
+static inline unsigned count_bits(uint64_t c) {
+    c = c - ((c >> 1) & 0x5555555555555555ull);
+    c = (c & 0x3333333333333333ull) + ((c >> 2) & 0x3333333333333333ull);
+    c = (c + (c >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned)((c * 0x0101010101010101ull) >> 56);
+}
+
 /* alloc_cache with only its lowest k set bits kept. */
 static uint64_t keep_lowest(uint64_t c, unsigned k) {
     uint64_t kept = 0;
@@ -126,7 +135,7 @@ void gm_sample_refill_end(gm_mcache *mc, uint8_t sc, void *p) {
     uint64_t c = s->alloc_cache;
     if (room < 64)
         c &= room ? (1ull << room) - 1 : 0;
-    int64_t cached = (int64_t)__builtin_popcountll(c) * size;
+    int64_t cached = (int64_t)count_bits(c) * size;
     if (left >= cached) {
         left -= cached;
     } else {
