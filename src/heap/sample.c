@@ -73,6 +73,20 @@ void gm_sample_init(gm_mcache *mc) {
     sm->depth = 0;
 }
 
+void gm_sample_reseed(uint64_t seed) {
+    gm_thread *t = gm_thread_current();
+    gm_nostop_enter(t);
+    gm_mcache_release_all(t->mcache); /* no alloc_cache cut by the old draws */
+    gm_mcache_sampler *sm = &t->mcache->sampler;
+    sm->rng = seed * 0x9e3779b97f4a7c15ull | 1;
+    for (int sc = 0; sc < GM_ALL_SPAN_CLASSES; sc++)
+        sm->left[sc] = draw_distance(sm);
+    sm->left_other = draw_distance(sm);
+    sm->depth = 0;
+    sm->want_stack = false;
+    gm_nostop_exit(t);
+}
+
 void gm_sample_capture(gm_mcache *mc) {
     gm_mcache_sampler *sm = &mc->sampler;
     sm->want_stack = false;
