@@ -8,6 +8,7 @@
 #
 #   bench/heapprof.sh BUILD_DIR [DEPTH] [RUNS]
 set -euo pipefail
+cd "$(dirname "$0")/.."
 build=${1:-build}
 depth=${2:-21}
 runs=${3:-5}
