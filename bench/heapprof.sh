@@ -8,6 +8,7 @@
 #
 #   bench/heapprof.sh BUILD_DIR [DEPTH] [RUNS]
 set -euo pipefail
+cd "$(dirname "$0")/.."
 build=${1:-build}
 depth=${2:-21}
 runs=${3:-5}
@@ -39,6 +40,10 @@ read -r w1 c1 <"$out/m524288"
 read -r w0 c0 <"$out/m0"
 awk -v w1="$w1" -v w0="$w0" -v c1="$c1" -v c0="$c0" \
   'BEGIN {printf "profiling cost (medians): wall %+.1f%%, cpu %+.1f%%\n", (w1/w0-1)*100, (c1/c0-1)*100}'
+# Each run with profiling against the run without it that followed: on a
+# machine shared with other work the median of these ratios is steadier.
+paste -d' ' "$out/r524288" "$out/r0" | awk '{print $2 / $4}' | median |
+  awk '{printf "profiling cost (median of paired cpu ratios): %+.1f%%\n", ($1 - 1) * 100}'
 
 cc -O2 -I include bench/heapprof_cost.c -o "$out/heapprof_cost" "$build/libgomem.a" -lpthread -ldl -lm
 for rate in 0 1073741824 524288 4096; do

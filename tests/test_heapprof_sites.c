@@ -6,12 +6,16 @@
  * pattern whose period divides the mean sampling distance is sampled
  * without aliasing (both halves of the period seen in proportion).
  *
+ * The collector is off (objects are released with gm_free) and the
+ * sampler seeded from the test's seed, so a seed reproduces a run.
+ *
  * The sampling error: an object of s bytes is sampled with probability
  * p = 1 - exp(-s / rate) and then stands for s / p bytes, so n such
  * objects are estimated with variance n s^2 (1 - p) / p.
  */
 #include <math.h>
 
+#include "heap/heap.h"
 #include "pprof_tool.h"
 
 #define RATE (512.0 * 1024)
@@ -20,15 +24,17 @@
 static void *volatile ring[RING];
 static unsigned ring_pos;
 
-/* Each site keeps its object a little while (in ring) and is its own
- * frame: the store after the call keeps the compiler from turning the
- * call into a jump. */
+/* Each site keeps its object a little while (in ring), then frees it, so
+ * the heap stays small without collections; each is its own frame: the
+ * code after the call keeps the compiler from turning it into a jump. */
 #define SITE(name, size, noscan)                                          \
     __attribute__((noinline)) static void name(void) {                    \
         void *p = noscan ? gm_alloc_noscan(size) : gm_alloc(size);        \
         CHECK(p != NULL, "allocation of %d bytes failed", (int)(size));   \
+        void *old = ring[ring_pos % RING];                                \
         ring[ring_pos++ % RING] = p;                                      \
         __asm__ volatile("" ::: "memory");                                \
+        gm_free(old);                                                     \
     }
 
 SITE(site_small, 48, false)
@@ -59,7 +65,11 @@ static void check_site(const pprof_top_t *t, const expect *e) {
 int main(int argc, char **argv) {
     (void)argc;
     pprof_reexec_with(argv, "GOMEM_DEBUG", "memprofilerate=524288");
+    pprof_reexec_with(argv, "GOMEM_GC", "off");
     pprof_setup();
+    /* Without collections this thread's allocations alone decide which
+     * objects are sampled: the seed reproduces a run. */
+    gm_sample_reseed(gm_test_seed("test_heapprof_sites"));
     bool quick = gm_test_quick();
     int scale = quick ? 1 : 2;
     /* 1 : 2 : 5 in bytes. */

@@ -296,6 +296,10 @@ typedef struct gm_heap_profiler {
 extern gm_heap_profiler gm_heap_prof;
 
 void gm_sample_init(gm_mcache *mc);
+/* Seeds the calling thread's sampling from seed and gives back its cached
+ * spans, so that a single-threaded program that allocates the same way
+ * (and does not collect) samples the same objects: for tests. */
+void gm_sample_reseed(uint64_t seed);
 /* The refill slow path of span class sc (not the tiny class): begin returns
  * false if the next object is sampled and its stack is not taken yet (the
  * refill then returns NULL with want_stack set); end counts the object p

@@ -219,6 +219,8 @@ GM_NOINLINE static void *alloc_slow(size_t size, bool noscan) {
     }
     if (sampled && p)
         gm_sample_record(t->mcache, gm_span_of((uintptr_t)p), p, bytes);
+    else if (sampled)
+        t->mcache->sampler.depth = 0; /* out of memory: drop the stack taken for it */
     gm_nostop_exit(t);
     if (!p)
         p = large || tiny ? (errno = ENOMEM, NULL) : alloc_small_retry(t, size, noscan);

@@ -73,6 +73,20 @@ void gm_sample_init(gm_mcache *mc) {
     sm->depth = 0;
 }
 
+void gm_sample_reseed(uint64_t seed) {
+    gm_thread *t = gm_thread_current();
+    gm_nostop_enter(t);
+    gm_mcache_release_all(t->mcache); /* no alloc_cache cut by the old draws */
+    gm_mcache_sampler *sm = &t->mcache->sampler;
+    sm->rng = seed * 0x9e3779b97f4a7c15ull | 1;
+    for (int sc = 0; sc < GM_ALL_SPAN_CLASSES; sc++)
+        sm->left[sc] = draw_distance(sm);
+    sm->left_other = draw_distance(sm);
+    sm->depth = 0;
+    sm->want_stack = false;
+    gm_nostop_exit(t);
+}
+
 void gm_sample_capture(gm_mcache *mc) {
     gm_mcache_sampler *sm = &mc->sampler;
     sm->want_stack = false;
@@ -97,6 +111,15 @@ bool gm_sample_refill_begin(gm_mcache *mc, uint8_t sc) {
         return true;
     sm->want_stack = true;
     return false;
+}
+
+/* Bits set in c, inline: without -mpopcnt the builtin is a libgcc call,
+ * which cost more than the rest of the refill's bookkeeping. */
+static inline unsigned count_bits(uint64_t c) {
+    c = c - ((c >> 1) & 0x5555555555555555ull);
+    c = (c & 0x3333333333333333ull) + ((c >> 2) & 0x3333333333333333ull);
+    c = (c + (c >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned)((c * 0x0101010101010101ull) >> 56);
 }
 
 /* alloc_cache with only its lowest k set bits kept. */
@@ -126,7 +149,7 @@ void gm_sample_refill_end(gm_mcache *mc, uint8_t sc, void *p) {
     uint64_t c = s->alloc_cache;
     if (room < 64)
         c &= room ? (1ull << room) - 1 : 0;
-    int64_t cached = (int64_t)__builtin_popcountll(c) * size;
+    int64_t cached = (int64_t)count_bits(c) * size;
     if (left >= cached) {
         left -= cached;
     } else {

@@ -58,7 +58,7 @@ void gm_pprof_scale(uint64_t count, uint64_t size, int64_t rate, int64_t *count_
 /* ------------------------------------------------- a map uint64 -> uint64 */
 
 typedef struct u64map {
-    uint64_t *keys, *vals; /* key 0 is free: callers store key + 1 */
+    uint64_t *keys, *vals; /* keys are stored plus one: 0 marks a free slot */
     size_t cap, n;
     bool failed;
 } u64map;
@@ -85,7 +85,8 @@ static uint64_t *map_slot(u64map *m, uint64_t key, bool *found) {
     return &m->vals[i];
 }
 
-/* The value of key, or 0 after inserting key with value *fresh. */
+/* The value of key if it is there; else inserts key with value fresh and
+ * returns 0 (so values must not be 0). */
 static uint64_t map_get_or_put(u64map *m, uint64_t key, uint64_t fresh) {
     key++;
     if ((m->n + 1) * 2 > m->cap) {
