@@ -71,6 +71,9 @@
 /* ---------------------------------------------------------------- errors */
 
 GM_NORETURN void gm_fatal(const char *fmt, ...) GM_PRINTF(1, 2);
+/* Set by the heap: writes its figures (reserved, committed, in use) into
+ * buf for the line gm_fatal prints after its message. */
+extern void (*_Atomic gm_fatal_figures)(char *buf, size_t n);
 void gm_print(const char *fmt, ...) GM_PRINTF(1, 2); /* to stderr, no malloc */
 /* Writes at most n bytes of formatted text to buf; async-signal-safe subset
  * of printf (%s %d %u %ld %lu %zu %p %x %lx %llu %lld %c %%, widths). */
@@ -79,12 +82,25 @@ void gm_write_stderr(const char *s, size_t n);
 
 /* -------------------------------------------------------------- os layer */
 
+/* Fault injection for the tests (src/os/fault.c): true if this request
+ * should fail (GOMEM_FAULT). */
+typedef enum gm_fault_kind {
+    GM_FAULT_RESERVE,
+    GM_FAULT_COMMIT,
+    GM_FAULT_ALLOC,
+    GM_FAULT_MADVISE,
+    GM_FAULT_STACK,
+    GM_FAULT_KINDS
+} gm_fault_kind;
+bool gm_fault(gm_fault_kind kind);
+uint64_t gm_fault_calls(gm_fault_kind kind); /* requests of the kind counted so far */
+
 /* Virtual memory (src/os/vm.c). */
 void *gm_os_reserve(size_t size, size_t align); /* PROT_NONE, NULL on fail */
 bool gm_os_commit(void *p, size_t size);          /* make read/write */
 void gm_os_decommit(void *p, size_t size);        /* back to PROT_NONE */
 void gm_os_release(void *p, size_t size);         /* give back the range */
-void gm_os_dontneed(void *p, size_t size);        /* pages to zero, RSS down */
+bool gm_os_dontneed(void *p, size_t size);        /* pages to zero, RSS down; false: kept */
 void *gm_os_alloc(size_t size);                   /* read/write, zeroed */
 void gm_os_free(void *p, size_t size);
 size_t gm_os_page_size(void);

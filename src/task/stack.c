@@ -29,24 +29,67 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "task/task.h"
 
 _Atomic uint64_t gm_stack_reserved; /* bytes mapped for stacks, guards included */
 
-bool gm_stack_alloc(size_t max, char **lo, char **hi) {
-    size_t total = GM_STACK_GUARD + max;
-    char *base = mmap(NULL, total, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (base == MAP_FAILED) {
-        gm_stack_report_map_error(max, errno);
-        return false;
+/* Without the address space for max bytes (ENOMEM under a small
+ * ulimit -v), the reservation is halved down to GM_STACK_MIN_FALLBACK: the
+ * goroutine's limit is then what it got (an overflow names that size). */
+#define GM_STACK_MIN_FALLBACK ((size_t)64 << 10)
+
+static bool stack_map(size_t max, char **lo, char **hi);
+static bool count_maps_near_limit(void);
+
+/* Under an address-space limit (RLIMIT_AS) a stack reserves at most
+ * 1/256 of it (64 KiB at least): 8 MiB reservations would take a 64 MiB
+ * limit in eight goroutines. */
+static size_t limit_cap(void) {
+    static _Atomic size_t cap; /* 0: not read; SIZE_MAX: no limit */
+    size_t c = atomic_load_explicit(&cap, memory_order_relaxed);
+    if (!c) {
+        struct rlimit rl;
+        c = SIZE_MAX;
+        if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+            c = (size_t)(rl.rlim_cur / 256) & ~(gm_os_page_size() - 1);
+            if (c < GM_STACK_MIN_FALLBACK)
+                c = GM_STACK_MIN_FALLBACK;
+        }
+        atomic_store_explicit(&cap, c, memory_order_relaxed);
     }
+    return c;
+}
+
+bool gm_stack_alloc(size_t max, char **lo, char **hi) {
+    if (max > limit_cap())
+        max = limit_cap();
+    for (;;) {
+        if (stack_map(max, lo, hi))
+            return true;
+        if (errno != ENOMEM || max / 2 < GM_STACK_MIN_FALLBACK || count_maps_near_limit())
+            break;
+        max /= 2;
+    }
+    gm_stack_report_map_error(max, errno);
+    return false;
+}
+
+static bool stack_map(size_t max, char **lo, char **hi) {
+    size_t total = GM_STACK_GUARD + max;
+    char *base = MAP_FAILED;
+    if (gm_fault(GM_FAULT_STACK))
+        errno = ENOMEM;
+    else
+        base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+                    -1, 0);
+    if (base == MAP_FAILED)
+        return false;
     if (mprotect(base, GM_STACK_GUARD, PROT_NONE) != 0) {
         int err = errno;
         munmap(base, total);
-        gm_stack_report_map_error(max, err);
         errno = err;
         return false;
     }
@@ -132,6 +175,14 @@ static long count_maps(void) {
             lines += buf[i] == '\n';
     close(fd);
     return lines;
+}
+
+/* True if the process's maps are near vm.max_map_count: a smaller stack
+ * would fail the same way. */
+static bool count_maps_near_limit(void) {
+    long limit = read_long_file("/proc/sys/vm/max_map_count");
+    long maps = count_maps();
+    return limit > 0 && maps >= 0 && maps + 64 >= limit;
 }
 
 /* Says why a stack could not be had, once per process: the map count limit
