@@ -111,10 +111,11 @@ uint64_t gm_thread_cputime(void);
 uint64_t gm_process_cputime(void);
 
 /* The callee-saved registers, stored unmangled (src/os/spill.c), for a
- * thread whose stack is scanned from its own frame. */
+ * thread whose stack is scanned from its own frame; returns the stack
+ * address to scan from (below the caller's whole frame). */
 #define GM_SPILLED_WORDS 20
 typedef struct gm_spilled_regs { uintptr_t w[GM_SPILLED_WORDS]; } gm_spilled_regs;
-void gm_os_spill_registers(gm_spilled_regs *out);
+void *gm_os_spill_registers(gm_spilled_regs *out);
 
 /* A mutex that is safe to take in the allocator (no allocation, futex based,
  * spins briefly). */
