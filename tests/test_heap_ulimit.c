@@ -130,7 +130,7 @@ static void exec_child(void *arg) {
             _exit(120);
     }
     char *argv[] = {self, (char *)sp->mode, NULL};
-    execve(self, argv, environ);
+    gm_test_execve(self, argv, environ);
     _exit(121);
 }
 

@@ -148,7 +148,7 @@ static char mode_fault[] = "fault";
 
 static void exec_child(void *arg) {
     spec *sp = arg;
-    execve(sp->argv[0], sp->argv, sp->envp);
+    gm_test_execve(sp->argv[0], sp->argv, sp->envp);
     _exit(121);
 }
 
