@@ -89,6 +89,9 @@
 GM_NORETURN void gm_assert_fail(const char *cond, const char *file, int line, const char *func);
 
 GM_NORETURN void gm_fatal(const char *fmt, ...) GM_PRINTF(1, 2);
+/* Set by the heap: writes its figures (reserved, committed, in use) into
+ * buf for the line gm_fatal prints after its message. */
+extern void (*_Atomic gm_fatal_figures)(char *buf, size_t n);
 void gm_print(const char *fmt, ...) GM_PRINTF(1, 2); /* to stderr, no malloc */
 /* Writes at most n bytes of formatted text to buf; async-signal-safe subset
  * of printf (%s %d %u %ld %lu %zu %p %x %lx %llu %lld %c %%, widths). */
@@ -97,12 +100,25 @@ void gm_write_stderr(const char *s, size_t n);
 
 /* -------------------------------------------------------------- os layer */
 
+/* Fault injection for the tests (src/os/fault.c): true if this request
+ * should fail (GOMEM_FAULT). */
+typedef enum gm_fault_kind {
+    GM_FAULT_RESERVE,
+    GM_FAULT_COMMIT,
+    GM_FAULT_ALLOC,
+    GM_FAULT_MADVISE,
+    GM_FAULT_STACK,
+    GM_FAULT_KINDS
+} gm_fault_kind;
+bool gm_fault(gm_fault_kind kind);
+uint64_t gm_fault_calls(gm_fault_kind kind); /* requests of the kind counted so far */
+
 /* Virtual memory (src/os/vm.c). */
 void *gm_os_reserve(size_t size, size_t align); /* PROT_NONE, NULL on fail */
 bool gm_os_commit(void *p, size_t size);          /* make read/write */
 void gm_os_decommit(void *p, size_t size);        /* back to PROT_NONE */
 void gm_os_release(void *p, size_t size);         /* give back the range */
-void gm_os_dontneed(void *p, size_t size);        /* pages to zero, RSS down */
+bool gm_os_dontneed(void *p, size_t size);        /* pages to zero, RSS down; false: kept */
 void *gm_os_alloc(size_t size);                   /* read/write, zeroed */
 void gm_os_free(void *p, size_t size);
 /* guard + size bytes, read/write and committed on touch, the lowest guard
@@ -114,6 +130,9 @@ bool gm_os_page_resident(const void *p);
  * (vm.max_map_count); -1 if unknown (src/os/proc.c). */
 long gm_os_map_count(void);
 long gm_os_max_map_count(void);
+/* The address-space limit (RLIMIT_AS, ulimit -v) in bytes, UINT64_MAX if
+ * none. */
+uint64_t gm_os_address_space_limit(void);
 
 /* Dirty-page tracking (src/os/dirty.c): userfaultfd asynchronous
  * write-protect plus PAGEMAP_SCAN.  gm_dirty_init decides once, at start,
@@ -149,10 +168,11 @@ uint64_t gm_thread_cputime(void);
 uint64_t gm_process_cputime(void);
 
 /* The callee-saved registers, stored unmangled (src/os/spill.c), for a
- * thread whose stack is scanned from its own frame. */
+ * thread whose stack is scanned from its own frame; returns the stack
+ * address to scan from (below the caller's whole frame). */
 #define GM_SPILLED_WORDS 20
 typedef struct gm_spilled_regs { uintptr_t w[GM_SPILLED_WORDS]; } gm_spilled_regs;
-void gm_os_spill_registers(gm_spilled_regs *out);
+void *gm_os_spill_registers(gm_spilled_regs *out);
 
 /* A mutex that is safe to take in the allocator (no allocation, futex based,
  * spins briefly). */

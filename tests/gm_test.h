@@ -76,14 +76,47 @@ static inline bool gm_test_quick_env(void) {
     return q && *q && strcmp(q, "0") != 0;
 }
 
-/* The same, and always under a sanitizer (GOMEM_SANITIZED), where the
- * full run would take too long. */
+/* The same, and always under a sanitizer (GOMEM_SANITIZED) or an
+ * emulator (GM_TEST_EMULATOR), where the full run would take too long. */
 static inline bool gm_test_quick(void) {
 #ifdef GOMEM_SANITIZED
     return true;
 #else
-    return gm_test_quick_env();
+    const char *emu = getenv("GM_TEST_EMULATOR");
+    return gm_test_quick_env() || (emu && *emu);
 #endif
+}
+
+/* execve for a test that re-executes itself (path "/proc/self/exe").
+ * Where the tests run under an emulator (GM_TEST_EMULATOR: its command
+ * line, e.g. "/usr/bin/qemu-aarch64 -L /usr/aarch64-linux-gnu", set by
+ * CTest for a cross build), the kernel cannot run the program itself:
+ * the emulator is executed with the program's real path.  Returns only on
+ * failure, as execve. */
+static inline int gm_test_execve(const char *path, char *const argv[], char *const envp[]) {
+    const char *emu = getenv("GM_TEST_EMULATOR");
+    if (!emu || !*emu)
+        return execve(path, argv, envp);
+    static char words[1024], self[4096];
+    char *args[64];
+    int n = 0;
+    snprintf(words, sizeof words, "%s", emu);
+    for (char *save = NULL, *w = strtok_r(words, " ", &save); w && n < 32; w = strtok_r(NULL, " ", &save))
+        args[n++] = w;
+    ssize_t len = readlink(path, self, sizeof self - 1);
+    if (len <= 0)
+        return -1;
+    self[len] = 0;
+    args[n++] = self;
+    for (int i = 1; argv[i] && n < 63; i++)
+        args[n++] = argv[i];
+    args[n] = NULL;
+    return execve(args[0], args, envp);
+}
+
+static inline int gm_test_execv(const char *path, char *const argv[]) {
+    extern char **environ;
+    return gm_test_execve(path, argv, environ);
 }
 
 /* Re-executes the program with GOMEM_GC=off unless it already runs so.
@@ -94,7 +127,7 @@ static inline void gm_test_gc_off(char **argv) {
         return;
     setenv("GOMEM_GC", "off", 1);
     fflush(NULL);
-    execv("/proc/self/exe", argv);
+    gm_test_execv("/proc/self/exe", argv);
     fprintf(stderr, "note: re-exec with GOMEM_GC=off failed (%s); running with the collector on\n",
             strerror(errno));
 }
@@ -247,7 +280,18 @@ static inline void gm_test_clear_vector_registers(void) {
  * aside, sanitizers' redzones and padding, hundreds of bytes under ASan)
  * holding whatever an earlier call left there, and the next call's frame
  * (gm_gc's) covers it without writing it. */
+/* Makes the 64 KiB below the caller's frame mapped stack the ordinary way
+ * (valgrind, unlike the kernel, does not extend the main stack for stores
+ * below the stack pointer). */
+__attribute__((noinline, unused)) static void gm_test_touch_stack(void) {
+    volatile char buf[64 * 1024 + 256];
+    buf[0] = 0;
+    buf[sizeof buf - 1] = 0;
+    __asm__ volatile("" : : "r"(buf) : "memory");
+}
+
 __attribute__((noinline, unused)) static void gm_test_clear_stack(void) {
+    gm_test_touch_stack();
 #if defined(__x86_64__)
     __asm__ volatile("lea -65536(%%rsp), %%rdi\n\t"
                      "mov $8192, %%ecx\n\t"

@@ -155,7 +155,7 @@ typedef struct child_spec {
 
 static void exec_child(void *arg) {
     child_spec *cs = arg;
-    execve(cs->argv[0], cs->argv, cs->envp);
+    gm_test_execve(cs->argv[0], cs->argv, cs->envp);
     fprintf(stderr, "execve failed: %s\n", strerror(errno));
     _exit(127);
 }

@@ -48,7 +48,7 @@ static void make_spec(child_spec *cs, const char *name, const char *value, char 
 
 static void exec_child(void *arg) {
     child_spec *cs = arg;
-    execve(cs->argv[0], cs->argv, cs->envp);
+    gm_test_execve(cs->argv[0], cs->argv, cs->envp);
     fprintf(stderr, "execve(%s) failed: %s\n", cs->argv[0], strerror(errno));
     _exit(127);
 }

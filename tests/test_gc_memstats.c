@@ -328,7 +328,7 @@ int main(int argc, char **argv) {
         unsetenv("GOMEM_GC");
         unsetenv("GOMEM_LIMIT");
         fflush(NULL);
-        execv("/proc/self/exe", argv);
+        gm_test_execv("/proc/self/exe", argv);
         fprintf(stderr, "re-exec without GOMEM_GC/GOMEM_LIMIT failed: %s\n", strerror(errno));
         return 1;
     }

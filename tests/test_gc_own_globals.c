@@ -137,7 +137,7 @@ int main(int argc, char **argv) {
     if (!procs || strcmp(procs, "4") != 0) {
         setenv("GOMEM_PROCS", "4", 1);
         fflush(NULL);
-        execv("/proc/self/exe", argv);
+        gm_test_execv("/proc/self/exe", argv);
         fprintf(stderr, "note: re-exec with GOMEM_PROCS=4 failed (%s)\n", strerror(errno));
     }
     /* Part 1 must see the process's very first allocation. */

@@ -190,7 +190,8 @@ int main(int argc, char **argv) {
     test_debug_check();
     /* GOMEM_STACK=copy makes copy stacks the default (a fresh process). */
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "GOMEM_STACK=copy %s default", argv[0]);
+    const char *emu = getenv("GM_TEST_EMULATOR"); /* a cross build's tests run under it */
+    snprintf(cmd, sizeof cmd, "GOMEM_STACK=copy %s %s default", emu ? emu : "", argv[0]);
     CHECK(system(cmd) == 0, "%s failed", cmd);
     printf("test_task_copystack: ok\n");
     return 0;

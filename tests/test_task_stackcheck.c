@@ -183,7 +183,7 @@ static void exec_mode(void *arg) {
     else
         unsetenv("GOMEM_DEBUG");
     char *args[] = {(char *)self_path, (char *)sp->mode, NULL};
-    execv("/proc/self/exe", args);
+    gm_test_execv("/proc/self/exe", args);
     fprintf(stderr, "exec of /proc/self/exe failed: %s\n", strerror(errno));
     _exit(127);
 }

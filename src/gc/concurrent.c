@@ -64,7 +64,7 @@ static uint64_t for_each_arena(bool reprotect, void (*fn)(uintptr_t, uintptr_t, 
     uintptr_t lo = atomic_load_explicit(&gm_heap_arena_lo, memory_order_acquire);
     uintptr_t hi = atomic_load_explicit(&gm_heap_arena_hi, memory_order_acquire);
     for (uintptr_t n = lo; n < hi; n++) {
-        gm_arena *a = atomic_load_explicit(&gm_arena_index[n], memory_order_acquire);
+        gm_arena *a = gm_arena_lookup(n << GM_ARENA_SHIFT);
         size_t committed = a ? __atomic_load_n(&a->committed, __ATOMIC_ACQUIRE) : 0;
         if (!committed)
             continue;

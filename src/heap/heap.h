@@ -33,8 +33,15 @@
  * the marks.
  *
  * Span lookup.  Every page of an in-use span maps to it through the arena
- * index (gm_arena_index[addr >> 26]->spans[page]); a free span maps at least
- * its first and last page, for coalescing.
+ * index (gm_arena_lookup(addr)->spans[page]); a free span maps at least its
+ * first and last page, for coalescing.  The index has two levels, so that
+ * it costs address space only for the arenas in use (a flat index of the
+ * 48-bit space took 32 MiB of it, too much under a small ulimit -v):
+ * gm_arena_l1[n >> GM_ARENA_L2_BITS] (n = addr >> 26) points to a chunk of
+ * 2048 arena records, made when an arena in its range is first reserved
+ * and never freed.  An arena's reservation may be shorter than 64 MiB
+ * (limit), when the address space left is small; its pages past the limit
+ * map to no span.
  */
 #ifndef GM_HEAP_H
 #define GM_HEAP_H
@@ -102,10 +109,34 @@ typedef struct gm_arena {
     size_t committed; /* bytes from base made read/write */
     bool untracked;   /* write tracking could not be armed here: every page
                        * counts as written (concurrent.c rescans it whole) */
+    size_t limit;     /* bytes from base reserved: GM_ARENA_SIZE or less */
     gm_span *_Atomic spans[GM_PAGES_PER_ARENA];
 } gm_arena;
 
-extern gm_arena *_Atomic *gm_arena_index;
+#define GM_ARENA_L2_BITS 11
+#define GM_ARENA_L1_LEN (GM_ARENA_INDEX_LEN >> GM_ARENA_L2_BITS)
+typedef struct gm_arena_l2 {
+    gm_arena *_Atomic arenas[(size_t)1 << GM_ARENA_L2_BITS];
+} gm_arena_l2;
+extern gm_arena_l2 *_Atomic gm_arena_l1[GM_ARENA_L1_LEN];
+
+/* The record of the arena that holds address p, or NULL. */
+GM_INLINE gm_arena *gm_arena_lookup(uintptr_t p) {
+    if (GM_UNLIKELY(p >> GM_ADDR_BITS))
+        return NULL;
+    uintptr_t n = p >> GM_ARENA_SHIFT;
+    gm_arena_l2 *l2 = atomic_load_explicit(&gm_arena_l1[n >> GM_ARENA_L2_BITS], memory_order_acquire);
+    if (!l2)
+        return NULL;
+    return atomic_load_explicit(&l2->arenas[n & (((uintptr_t)1 << GM_ARENA_L2_BITS) - 1)],
+                                memory_order_acquire);
+}
+
+/* True if p lies in address space the heap reserved. */
+GM_INLINE bool gm_heap_owns(uintptr_t p) {
+    gm_arena *a = gm_arena_lookup(p);
+    return a && p - a->base < a->limit;
+}
 /* The range of arena numbers (address >> GM_ARENA_SHIFT) the heap spans,
  * [lo, hi).  Kept as arena numbers, not addresses, so that these globals
  * (scanned as roots, like every data segment) never look like pointers to
@@ -123,9 +154,7 @@ GM_INLINE bool gm_heap_range_contains(uintptr_t v) {
 /* The span that owns address p, or NULL.  The span may be free or stale;
  * callers check state and bounds. */
 GM_INLINE gm_span *gm_span_of_raw(uintptr_t p) {
-    if (GM_UNLIKELY(p >> GM_ADDR_BITS))
-        return NULL;
-    gm_arena *a = atomic_load_explicit(&gm_arena_index[p >> GM_ARENA_SHIFT], memory_order_acquire);
+    gm_arena *a = gm_arena_lookup(p);
     if (!a)
         return NULL;
     return atomic_load_explicit(&a->spans[(p & (GM_ARENA_SIZE - 1)) >> GM_PAGE_SHIFT],

@@ -40,7 +40,17 @@ static void thread_exiting(gm_thread *t) {
     gm_nostop_exit(t);
 }
 
+static void heap_figures(char *buf, size_t n) {
+    const uint64_t MiB = 1 << 20;
+    gm_snprintf(buf, n, "heap: %lu MiB reserved, %lu MiB committed, %lu MiB in spans, %lu MiB live, %lu MiB metadata",
+                (unsigned long)(atomic_load(&gm_heap.reserved) / MiB), (unsigned long)(atomic_load(&gm_heap.sys) / MiB),
+                (unsigned long)(atomic_load(&gm_heap.inuse) / MiB),
+                (unsigned long)(atomic_load(&gm_hstats.heap_live) / MiB),
+                (unsigned long)(atomic_load(&gm_heap.meta) / MiB));
+}
+
 void gm_heap_init(void) {
+    atomic_store(&gm_fatal_figures, heap_figures);
     gm_heap_init_lists();
     gm_mcentral_init();
     gm_list_init(&gm_large.set[0]);
@@ -228,6 +238,22 @@ GM_NOINLINE static void *alloc_slow(size_t size, bool noscan) {
     return p;
 }
 
+/* Out of memory or address space: collect (the garbage's pages come back
+ * to the page heap) and try once more, before answering NULL with ENOMEM.
+ * Not inside a no-stop region, nor from an unregistered thread. */
+GM_NOINLINE static void *alloc_after_collect(size_t size, bool noscan) {
+    gm_thread *t = gm_tls_thread;
+    if (size > (SIZE_MAX >> 1) || !t || t->nostop) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    gm_gc();
+    void *p = alloc_slow(size, noscan);
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
 GM_INLINE void *alloc_common(size_t size, bool noscan) {
     gm_thread *t = gm_tls_thread;
     if (GM_UNLIKELY(!t || size > GM_MAX_SMALL_SIZE || (noscan && size < GM_TINY_SIZE) ||
@@ -242,11 +268,13 @@ GM_INLINE void *alloc_common(size_t size, bool noscan) {
 }
 
 GM_API void *gm_alloc(size_t size) {
-    return alloc_common(size, false);
+    void *p = alloc_common(size, false);
+    return GM_LIKELY(p != NULL) ? p : alloc_after_collect(size, false);
 }
 
 GM_API void *gm_alloc_noscan(size_t size) {
-    return alloc_common(size, true);
+    void *p = alloc_common(size, true);
+    return GM_LIKELY(p != NULL) ? p : alloc_after_collect(size, true);
 }
 
 GM_API void *gm_alloc_array(size_t elem_size, size_t n) {
@@ -300,8 +328,7 @@ static gm_span *object_of(void *p, const char *what, uintptr_t *idx_out, size_t 
     if (!find_object(a, &s, idx_out, &start, &size)) {
         if (!gm_span_of(a)) {
             /* A freed large object's pages are a free run: still the heap's. */
-            if (!(a >> GM_ADDR_BITS) &&
-                atomic_load_explicit(&gm_arena_index[a >> GM_ARENA_SHIFT], memory_order_acquire))
+            if (gm_heap_owns(a))
                 gm_fatal("%s(%p): pointer is in the gomem heap but in no allocated object (freed "
                          "already: double free of a large object, or a pointer into freed pages)",
                          what, p);
@@ -413,7 +440,10 @@ GM_API void *gm_realloc(void *p, size_t size) {
         memset((char *)p + size, 0, old - size);
         return p;
     }
-    void *q = alloc_common(size, gm_spanclass_noscan(s->spanclass));
+    bool noscan = gm_spanclass_noscan(s->spanclass);
+    void *q = alloc_common(size, noscan);
+    if (!q)
+        q = alloc_after_collect(size, noscan);
     if (!q)
         return NULL;
     memcpy(q, p, size < old ? size : old);

@@ -3,7 +3,7 @@
  *
  * Address space is reserved in 64 MiB-aligned regions of whole arenas
  * (PROT_NONE, MAP_NORESERVE).  Each arena has a record with the span of each
- * of its pages, reached in O(1) through gm_arena_index.  Memory is committed
+ * of its pages, reached in O(1) through the two-level arena index.  Memory is committed
  * (made read/write) from the bottom of each arena up, in 2 MiB steps, as
  * spans are handed out: pages are always carved from the low end of a free
  * run, so everything above an arena's watermark is free and the mapping
@@ -27,20 +27,36 @@
 #define COMMIT_STEP ((size_t)2 << 20)
 
 gm_mheap gm_heap;
-gm_arena *_Atomic *gm_arena_index;
+gm_arena_l2 *_Atomic gm_arena_l1[GM_ARENA_L1_LEN];
 
 void gm_heap_init_lists(void) {
     for (int i = 0; i < GM_HEAP_EXACT_LISTS; i++)
         gm_list_init(&gm_heap.free_exact[i]);
     gm_list_init(&gm_heap.free_large);
-    gm_arena_index = gm_os_reserve(GM_ARENA_INDEX_LEN * sizeof(gm_arena *), 0);
-    if (!gm_arena_index || !gm_os_commit(gm_arena_index, GM_ARENA_INDEX_LEN * sizeof(gm_arena *)))
-        gm_fatal("cannot reserve the arena index (%zu bytes)", GM_ARENA_INDEX_LEN * sizeof(gm_arena *));
     atomic_store(&gm_heap.sweepgen, 2);
 }
 
 static gm_arena *arena_of(uintptr_t p) {
-    return atomic_load_explicit(&gm_arena_index[p >> GM_ARENA_SHIFT], memory_order_relaxed);
+    return gm_arena_lookup(p);
+}
+
+/* Points the index entry of arena number n at a, making its second-level
+ * chunk if needed (a == NULL: only that).  False if the chunk's memory
+ * could not be had. */
+static bool index_arena(uintptr_t n, gm_arena *a) {
+    _Atomic(gm_arena_l2 *) *l1 = &gm_arena_l1[n >> GM_ARENA_L2_BITS];
+    gm_arena_l2 *l2 = atomic_load_explicit(l1, memory_order_acquire);
+    if (!l2) {
+        l2 = gm_os_alloc(sizeof *l2);
+        if (!l2)
+            return false;
+        atomic_fetch_add_explicit(&gm_heap.meta, sizeof *l2, memory_order_relaxed);
+        atomic_store_explicit(l1, l2, memory_order_release);
+    }
+    if (a)
+        atomic_store_explicit(&l2->arenas[n & (((uintptr_t)1 << GM_ARENA_L2_BITS) - 1)], a,
+                              memory_order_release);
+    return true;
 }
 
 /* Points the arena index entries of pages [first, first+n) at s. */
@@ -163,13 +179,19 @@ static gm_span *find_free(size_t npages) {
     return fallback ? fallback : best;
 }
 
-/* Reserves a new region of whole arenas for at least npages. */
+/* Reserves a new region for at least npages: whole arenas, or, when the
+ * address space left will not hold them (a small ulimit -v), the largest
+ * part of one arena, 2 MiB to 32 MiB, that holds the request. */
 static bool grow(size_t npages) {
     size_t bytes = (npages << GM_PAGE_SHIFT);
     size_t size = (bytes + GM_ARENA_SIZE - 1) & ~(GM_ARENA_SIZE - 1);
     if (size < bytes)
         return false;
     void *region = gm_os_reserve(size, GM_ARENA_SIZE);
+    for (size_t part = GM_ARENA_SIZE / 2; !region && part >= COMMIT_STEP && part >= bytes; part /= 2) {
+        size = part;
+        region = gm_os_reserve(size, GM_ARENA_SIZE);
+    }
     if (!region)
         return false;
     uintptr_t base = (uintptr_t)region;
@@ -182,21 +204,31 @@ static bool grow(size_t npages) {
      * pages count as always written: correct, only the final stop of a
      * concurrent cycle rescans more. */
     bool untracked = gm_dirty_available() && !gm_dirty_register(region, size);
-    for (uintptr_t p = base; p < base + size; p += GM_ARENA_SIZE) {
-        gm_arena *a = gm_os_alloc(sizeof(gm_arena));
-        if (!a) {
-            gm_os_release(region, size);
-            return false;
-        }
-        a->base = p;
-        a->committed = 0;
-        a->untracked = untracked;
-        atomic_fetch_add_explicit(&gm_heap.meta, sizeof(gm_arena), memory_order_relaxed);
-        atomic_store_explicit(&gm_arena_index[p >> GM_ARENA_SHIFT], a, memory_order_release);
+    /* The records (one block), all filled in, then published: a failure
+     * leaves no record of space that is not the heap's. */
+    size_t narenas = (size + GM_ARENA_SIZE - 1) / GM_ARENA_SIZE;
+    gm_arena *recs = gm_os_alloc(narenas * sizeof(gm_arena));
+    bool ok = recs != NULL;
+    for (size_t i = 0; ok && i < narenas; i++) {
+        uintptr_t p = base + i * GM_ARENA_SIZE;
+        ok = index_arena(p >> GM_ARENA_SHIFT, NULL);
+        recs[i].base = p;
+        recs[i].committed = 0;
+        recs[i].untracked = untracked;
+        recs[i].limit = base + size - p < GM_ARENA_SIZE ? base + size - p : GM_ARENA_SIZE;
     }
+    if (!ok) {
+        if (recs)
+            gm_os_free(recs, narenas * sizeof(gm_arena));
+        gm_os_release(region, size);
+        return false;
+    }
+    for (size_t i = 0; i < narenas; i++)
+        index_arena(recs[i].base >> GM_ARENA_SHIFT, &recs[i]);
+    atomic_fetch_add_explicit(&gm_heap.meta, narenas * sizeof(gm_arena), memory_order_relaxed);
     atomic_fetch_add_explicit(&gm_heap.reserved, size, memory_order_relaxed);
     /* Widen the address bounds the collector filters candidate pointers by. */
-    uintptr_t first = base >> GM_ARENA_SHIFT, end = (base + size) >> GM_ARENA_SHIFT;
+    uintptr_t first = base >> GM_ARENA_SHIFT, end = (base + size + GM_ARENA_SIZE - 1) >> GM_ARENA_SHIFT;
     uintptr_t lo = atomic_load(&gm_heap_arena_lo);
     while (first < lo && !atomic_compare_exchange_weak(&gm_heap_arena_lo, &lo, first))
         ;
@@ -222,8 +254,8 @@ static bool commit(uintptr_t base, size_t size) {
         size_t need = stop - a->base;
         if (need > a->committed) {
             size_t target = (need + COMMIT_STEP - 1) & ~(COMMIT_STEP - 1);
-            if (target > GM_ARENA_SIZE)
-                target = GM_ARENA_SIZE;
+            if (target > a->limit)
+                target = a->limit;
             if (!gm_os_commit((void *)(a->base + a->committed), target - a->committed))
                 return false;
             atomic_fetch_add_explicit(&gm_heap.sys, target - a->committed, memory_order_relaxed);
@@ -318,15 +350,21 @@ void gm_heap_free_span(gm_span *s) {
     f->scavenged = false;
     f->specials = NULL;
     f->freed_gen = atomic_load_explicit(&gm_heap.sweepgen, memory_order_relaxed);
-    gm_span *prev = gm_span_of_raw(f->base - 1);
-    if (arena_of(f->base - 1) && prev && atomic_load_explicit(&prev->state, memory_order_relaxed) == GM_SPAN_FREE &&
+    /* Runs merge within an arena, not across the boundary of two: regions
+     * are often reserved next to each other, and a run spanning them would
+     * be carved from its low end, the part of the lower arena not yet
+     * committed, while the other arena's committed pages sat idle. */
+    bool at_arena_start = (f->base & (GM_ARENA_SIZE - 1)) == 0;
+    bool at_arena_end = ((f->base + (f->npages << GM_PAGE_SHIFT)) & (GM_ARENA_SIZE - 1)) == 0;
+    gm_span *prev = at_arena_start ? NULL : gm_span_of_raw(f->base - 1);
+    if (prev && atomic_load_explicit(&prev->state, memory_order_relaxed) == GM_SPAN_FREE &&
         prev->base + (prev->npages << GM_PAGE_SHIFT) == f->base) {
         remove_free(prev);
         merge_into(prev, f);
         f = prev;
     }
     uintptr_t after = f->base + (f->npages << GM_PAGE_SHIFT);
-    gm_span *next = arena_of(after) ? gm_span_of_raw(after) : NULL;
+    gm_span *next = at_arena_end ? NULL : gm_span_of_raw(after);
     if (next && atomic_load_explicit(&next->state, memory_order_relaxed) == GM_SPAN_FREE && next->base == after) {
         remove_free(next);
         merge_into(f, next);
@@ -358,7 +396,8 @@ static uint64_t scavenge_list(gm_span *head, uint64_t *excess, uint32_t min_idle
         if (c != size)
             continue; /* straddles the commit mark: a released run is whole,
                        * so its bytes stay what gm_heap.released counts */
-        gm_os_dontneed((void *)s->base, size);
+        if (!gm_os_dontneed((void *)s->base, size))
+            continue; /* the pages stay, and keep their contents */
         s->scavenged = true;
         s->needzero = false;
         atomic_fetch_add_explicit(&gm_heap.released, c, memory_order_relaxed);

@@ -8,7 +8,9 @@
  * into a stack buffer and write(2) it to stderr in one call.  All of it is
  * async-signal-safe.
  */
+#include <fcntl.h>
 #include <stdarg.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -151,6 +153,52 @@ void gm_print(const char *fmt, ...) {
     gm_write_stderr(buf, len < (int)sizeof buf ? (size_t)len : sizeof buf - 1);
 }
 
+void (*_Atomic gm_fatal_figures)(char *buf, size_t n);
+
+/* The process's address space in use and its limit (RLIMIT_AS), in KiB
+ * (limit 0: none), read without allocating. */
+static void address_space(unsigned long *used_kib, unsigned long *limit_kib) {
+    *used_kib = 0;
+    *limit_kib = 0;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        *limit_kib = (unsigned long)(rl.rlim_cur >> 10);
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char st[4096];
+    ssize_t n = read(fd, st, sizeof st - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    st[n] = 0;
+    const char *v = strstr(st, "VmSize:");
+    if (v)
+        *used_kib = strtoul(v + 7, NULL, 10);
+}
+
+/* After a fatal message: where memory stands, for out-of-memory cases
+ * above all (the heap's figures come from a hook the heap sets). */
+static void print_figures(void) {
+    char buf[512];
+    size_t len = 0;
+    unsigned long used, limit;
+    address_space(&used, &limit);
+    len += (size_t)gm_snprintf(buf, sizeof buf, "gomem: address space %lu MiB in use", used >> 10);
+    if (limit)
+        len += (size_t)gm_snprintf(buf + len, sizeof buf - len, " of a %lu MiB limit (ulimit -v)", limit >> 10);
+    void (*heap)(char *, size_t) = atomic_load(&gm_fatal_figures);
+    if (heap && len + 2 < sizeof buf) {
+        len += (size_t)gm_snprintf(buf + len, sizeof buf - len, "; ");
+        heap(buf + len, sizeof buf - len);
+        len += strlen(buf + len);
+    }
+    if (len + 1 >= sizeof buf)
+        len = sizeof buf - 2;
+    buf[len++] = '\n';
+    gm_write_stderr(buf, len);
+}
+
 void gm_fatal(const char *fmt, ...) {
     char buf[1024];
     size_t prefix = (size_t)gm_snprintf(buf, sizeof buf, "gomem: fatal error: ");
@@ -161,6 +209,7 @@ void gm_fatal(const char *fmt, ...) {
     size_t total = prefix + ((size_t)len < sizeof buf - prefix - 2 ? (size_t)len : sizeof buf - prefix - 2);
     buf[total++] = '\n';
     gm_write_stderr(buf, total);
+    print_figures();
     abort();
 }
 

@@ -1,8 +1,9 @@
 /*
- * proc.c - figures the kernel publishes under /proc, read without malloc
- * (the callers may be inside the allocator).
+ * proc.c - figures the kernel publishes (under /proc, and the process
+ * limits), read without malloc (the callers may be inside the allocator).
  */
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -37,4 +38,11 @@ long gm_os_map_count(void) {
             lines += buf[i] == '\n';
     close(fd);
     return lines;
+}
+
+uint64_t gm_os_address_space_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return UINT64_MAX;
+    return (uint64_t)rl.rlim_cur;
 }

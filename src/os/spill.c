@@ -14,12 +14,19 @@
  *
  * It is a separate, never-inlined function, so the registers it sees are
  * exactly the caller's at the call: those the caller itself saved in its
- * prologue are in its frame, on the stack, already.
+ * prologue are in its frame, on the stack, already.  It returns its own
+ * stack pointer, which lies below all of the caller's frame: the scan must
+ * start there, not at one of the caller's locals, because compilers put
+ * the callee-saved register area below the locals on some processors
+ * (gcc on aarch64), where a scan from a local missed the caller's caller's
+ * registers saved in the prologue, and objects held in them were freed.
  */
 #include "gm.h"
 
-__attribute__((noinline)) void gm_os_spill_registers(gm_spilled_regs *out) {
+__attribute__((noinline)) void *gm_os_spill_registers(gm_spilled_regs *out) {
+    void *sp;
 #if defined(__x86_64__)
+    __asm__ volatile("mov %%rsp, %0" : "=r"(sp));
     __asm__ volatile("mov %%rbx, 0(%0)\n\t"
                      "mov %%rbp, 8(%0)\n\t"
                      "mov %%r12, 16(%0)\n\t"
@@ -30,6 +37,7 @@ __attribute__((noinline)) void gm_os_spill_registers(gm_spilled_regs *out) {
                      : "r"(out->w)
                      : "memory");
 #elif defined(__aarch64__)
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
     __asm__ volatile("stp x19, x20, [%0, #0]\n\t"
                      "stp x21, x22, [%0, #16]\n\t"
                      "stp x23, x24, [%0, #32]\n\t"
@@ -50,5 +58,7 @@ __attribute__((noinline)) void gm_os_spill_registers(gm_spilled_regs *out) {
     volatile uintptr_t frame[GM_SPILLED_WORDS];
     for (int i = 0; i < GM_SPILLED_WORDS; i++)
         out->w[i] = frame[i];
+    sp = (void *)frame;
 #endif
+    return sp;
 }

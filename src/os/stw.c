@@ -38,9 +38,7 @@ static pthread_t stopper;
  * world restarted, and must then not wait for the next stop to end. */
 GM_NO_SANITIZE static void stop_self(gm_thread *t, uint32_t epoch) {
     gm_spilled_regs regs;
-    gm_os_spill_registers(&regs);
-    volatile char here = 0;
-    char *sp = (char *)&here < (char *)&regs ? (char *)&here : (char *)&regs;
+    char *sp = gm_os_spill_registers(&regs);
     t->stop_pending = 0;
     atomic_store_explicit(&t->stopped_sp, sp, memory_order_release);
     atomic_store_explicit(&t->stopped_epoch, epoch, memory_order_release);
@@ -49,7 +47,7 @@ GM_NO_SANITIZE static void stop_self(gm_thread *t, uint32_t epoch) {
     while (atomic_load_explicit(&world_epoch, memory_order_acquire) == epoch)
         gm_futex_wait(&world_epoch, epoch, -1);
     atomic_store_explicit(&t->stopped_sp, NULL, memory_order_release);
-    (void)here;
+    __asm__ volatile("" : : "r"(&regs) : "memory"); /* regs stays live until here */
 }
 
 static void suspend_handler(int sig, siginfo_t *info, void *uctx) {
@@ -144,9 +142,7 @@ void gm_start_world(void) {
 GM_API void *gm_blocking(void *(*fn)(void *), void *arg) {
     gm_thread *t = gm_thread_current();
     gm_spilled_regs regs;
-    gm_os_spill_registers(&regs);
-    volatile char here = 0;
-    t->blocking_sp = (char *)&here < (char *)&regs ? (char *)&here : (char *)&regs;
+    t->blocking_sp = gm_os_spill_registers(&regs);
     atomic_store_explicit(&t->blocking, 1, memory_order_release);
     void *result = fn(arg);
     for (;;) {
@@ -158,6 +154,6 @@ GM_API void *gm_blocking(void *(*fn)(void *), void *arg) {
         if (e & 1)
             gm_futex_wait(&world_epoch, e, -1);
     }
-    (void)here;
+    __asm__ volatile("" : : "r"(&regs) : "memory"); /* regs stays live until here */
     return result;
 }

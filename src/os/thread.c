@@ -135,11 +135,22 @@ static void thread_exit_destructor(void *arg) {
         unregister(t);
 }
 
+/* gomem's own threads (collector, mark workers, finalizers) take 1 MiB
+ * stacks, not the default 8 MiB: they recurse little, and under a small
+ * address-space limit the 8 MiB reservations were most of it.  (Sanitizers
+ * grow frames; they get 4 MiB.) */
+#ifdef GOMEM_SANITIZED
+#define GM_OWN_THREAD_STACK ((size_t)4 << 20)
+#else
+#define GM_OWN_THREAD_STACK ((size_t)1 << 20)
+#endif
+
 int gm_os_thread_start(void *(*fn)(void *), void *arg) {
     pthread_t th;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, GM_OWN_THREAD_STACK);
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -23,13 +23,48 @@
 
 bool gm_os_huge_pages = true;
 
-void *gm_os_reserve(size_t size, size_t align) {
-    size_t span = size + (align > gm_os_page_size() ? align : 0);
-    char *p = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+/* Maps size bytes PROT_NONE exactly at want, or returns NULL. */
+static void *reserve_at(uintptr_t want, size_t size) {
+    char *p = mmap((void *)want, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+                   -1, 0);
     if (p == MAP_FAILED)
         return NULL;
-    if (align <= gm_os_page_size())
+    if ((uintptr_t)p != want) { /* a kernel without MAP_FIXED_NOREPLACE took it as a hint */
+        munmap(p, size);
+        return NULL;
+    }
+    return p;
+}
+
+/* An aligned reservation costs no more address space than its size when
+ * it can: the kernel's first choice, if aligned; else the aligned
+ * addresses just below and above it (the kernel maps top-down, so the
+ * space below is usually free).  Only then is size + align mapped and
+ * trimmed, which needs twice the room for a moment: too much under a small
+ * ulimit -v. */
+void *gm_os_reserve(size_t size, size_t align) {
+    if (gm_fault(GM_FAULT_RESERVE)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    char *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    if (align <= gm_os_page_size() || ((uintptr_t)p & (align - 1)) == 0)
         return p;
+    munmap(p, size);
+    uintptr_t down = (uintptr_t)p & ~(uintptr_t)(align - 1);
+    void *q = down ? reserve_at(down, size) : NULL;
+    if (!q)
+        q = reserve_at(down + align, size);
+    if (q)
+        return q;
+    size_t span = size + align;
+    if (span < size)
+        return NULL;
+    p = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
     uintptr_t start = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
     size_t head = start - (uintptr_t)p;
     if (head)
@@ -41,6 +76,10 @@ void *gm_os_reserve(size_t size, size_t align) {
 }
 
 bool gm_os_commit(void *p, size_t size) {
+    if (gm_fault(GM_FAULT_COMMIT)) {
+        errno = ENOMEM;
+        return false;
+    }
     if (mprotect(p, size, PROT_READ | PROT_WRITE) != 0)
         return false;
     /* Heap memory is touched densely and scanned by the collector: huge
@@ -61,11 +100,19 @@ void gm_os_release(void *p, size_t size) {
     munmap(p, size);
 }
 
-void gm_os_dontneed(void *p, size_t size) {
-    madvise(p, size, MADV_DONTNEED);
+bool gm_os_dontneed(void *p, size_t size) {
+    if (gm_fault(GM_FAULT_MADVISE)) {
+        errno = EAGAIN;
+        return false;
+    }
+    return madvise(p, size, MADV_DONTNEED) == 0;
 }
 
 void *gm_os_alloc(size_t size) {
+    if (gm_fault(GM_FAULT_ALLOC)) {
+        errno = ENOMEM;
+        return NULL;
+    }
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
@@ -75,6 +122,10 @@ void gm_os_free(void *p, size_t size) {
 }
 
 void *gm_os_map_guarded(size_t guard, size_t size) {
+    if (gm_fault(GM_FAULT_STACK)) {
+        errno = ENOMEM;
+        return NULL;
+    }
     size_t total = guard + size;
     char *base = mmap(NULL, total, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);

@@ -31,19 +31,61 @@
 
 _Atomic uint64_t gm_stack_reserved; /* bytes mapped for stacks, guards included */
 
-bool gm_stack_alloc(size_t max, char **lo, char **hi) {
-    char *base = gm_os_map_guarded(GM_STACK_GUARD, max);
-    if (!base) {
-        int err = errno;
-        gm_stack_report_map_error(max, err);
-        errno = err;
-        return false;
+/* Without the address space for max bytes (ENOMEM under a small
+ * ulimit -v), the reservation is halved down to GM_STACK_MIN_FALLBACK: the
+ * goroutine's limit is then what it got (an overflow names that size). */
+#define GM_STACK_MIN_FALLBACK ((size_t)64 << 10)
+
+/* Under an address-space limit (RLIMIT_AS) a stack reserves at most
+ * 1/256 of it (64 KiB at least): 8 MiB reservations would take a 64 MiB
+ * limit in eight goroutines. */
+static size_t limit_cap(void) {
+    static _Atomic size_t cap; /* 0: not read; SIZE_MAX: no limit */
+    size_t c = atomic_load_explicit(&cap, memory_order_relaxed);
+    if (!c) {
+        uint64_t as = gm_os_address_space_limit();
+        c = SIZE_MAX;
+        if (as != UINT64_MAX) {
+            c = (size_t)(as / 256) & ~(gm_os_page_size() - 1);
+            if (c < GM_STACK_MIN_FALLBACK)
+                c = GM_STACK_MIN_FALLBACK;
+        }
+        atomic_store_explicit(&cap, c, memory_order_relaxed);
     }
+    return c;
+}
+
+static bool count_maps_near_limit(void) {
+    long limit = gm_os_max_map_count();
+    long maps = gm_os_map_count();
+    return limit > 0 && maps >= 0 && maps + 64 >= limit;
+}
+
+static bool stack_map(size_t max, char **lo, char **hi) {
+    char *base = gm_os_map_guarded(GM_STACK_GUARD, max);
+    if (!base)
+        return false;
     size_t total = GM_STACK_GUARD + max;
     atomic_fetch_add_explicit(&gm_stack_reserved, total, memory_order_relaxed);
     *lo = base + GM_STACK_GUARD;
     *hi = base + total;
     return true;
+}
+
+bool gm_stack_alloc(size_t max, char **lo, char **hi) {
+    if (max > limit_cap())
+        max = limit_cap();
+    for (;;) {
+        if (stack_map(max, lo, hi))
+            return true;
+        if (errno != ENOMEM || max / 2 < GM_STACK_MIN_FALLBACK || count_maps_near_limit())
+            break;
+        max /= 2;
+    }
+    int err = errno;
+    gm_stack_report_map_error(max, err);
+    errno = err;
+    return false;
 }
 
 void gm_stack_free(char *lo, char *hi) {
