@@ -167,6 +167,19 @@ static void read_environment(void) {
     }
 }
 
+/* Marking runs concurrently where the kernel allows, unless refused: by
+ * GOMEM_DEBUG=gcstoptheworld=1, or under an address-space limit below
+ * 1 GiB (ulimit -v), where the heap's growth while marking runs (the
+ * program keeps allocating) can exhaust the space a stop-the-world cycle
+ * would not. */
+static const char *concurrent_mark_refused(void) {
+    if (gm_cfg.gcstoptheworld)
+        return "GOMEM_DEBUG=gcstoptheworld=1";
+    if (gm_os_address_space_limit() < ((uint64_t)1 << 30))
+        return "an address-space limit (ulimit -v) under 1 GiB";
+    return NULL;
+}
+
 void gm_init(void) {
     if (atomic_load_explicit(&gm_initialized, memory_order_acquire))
         return;
@@ -176,7 +189,7 @@ void gm_init(void) {
         /* Bottom layer first: each layer's init may register hooks with
          * the ones below it. */
         gm_threads_init();
-        gm_dirty_init(!gm_cfg.gcstoptheworld);
+        gm_dirty_init(concurrent_mark_refused());
         gm_heap_init();
         gm_heapprof_init(); /* before gm_gc_init: its fork handler runs after the collector's */
         gm_gc_init();

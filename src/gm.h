@@ -136,13 +136,13 @@ uint64_t gm_os_address_space_limit(void);
 
 /* Dirty-page tracking (src/os/dirty.c): userfaultfd asynchronous
  * write-protect plus PAGEMAP_SCAN.  gm_dirty_init decides once, at start,
- * whether the kernel supports it (wanted false: do not use it);
+ * whether the kernel supports it (refused: why not to use it, or NULL);
  * gm_dirty_register arms tracking on a reserved range (an arena) for good;
  * gm_dirty_collect calls fn on each run of pages in [lo, hi) (which must
  * be registered) written since they were last re-protected, re-protects
  * them if reprotect (else they stay written), and returns their bytes (fn
  * may be NULL: just count or reset). */
-void gm_dirty_init(bool wanted);
+void gm_dirty_init(const char *refused);
 bool gm_dirty_available(void);
 const char *gm_dirty_unavailable_reason(void);
 bool gm_dirty_register(void *p, size_t size);

@@ -151,9 +151,9 @@ static bool self_test(void) {
     return ok;
 }
 
-void gm_dirty_init(bool wanted) {
-    if (!wanted) {
-        why_not = "GOMEM_DEBUG=gcstoptheworld=1";
+void gm_dirty_init(const char *refused) {
+    if (refused) {
+        why_not = refused;
         return;
     }
     uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | GM_UFFD_USER_MODE_ONLY);
