@@ -370,12 +370,15 @@ void gm_heap_free_span(gm_span *s) {
         merge_into(f, next);
     }
 #if GM_ASSERTS
-    /* Coalescing is complete: no free run touches f on either side. */
-    gm_span *below = arena_of(f->base - 1) ? gm_span_of_raw(f->base - 1) : NULL;
+    /* Coalescing is complete: no free run of the same arena touches f on
+     * either side. */
+    bool starts_arena = (f->base & (GM_ARENA_SIZE - 1)) == 0;
+    gm_span *below = !starts_arena && arena_of(f->base - 1) ? gm_span_of_raw(f->base - 1) : NULL;
     GM_ASSERT(!below || below == f || atomic_load_explicit(&below->state, memory_order_relaxed) != GM_SPAN_FREE ||
               below->base + (below->npages << GM_PAGE_SHIFT) != f->base);
     uintptr_t end = f->base + (f->npages << GM_PAGE_SHIFT);
-    gm_span *above = arena_of(end) ? gm_span_of_raw(end) : NULL;
+    bool ends_arena = (end & (GM_ARENA_SIZE - 1)) == 0;
+    gm_span *above = !ends_arena && arena_of(end) ? gm_span_of_raw(end) : NULL;
     GM_ASSERT(!above || atomic_load_explicit(&above->state, memory_order_relaxed) != GM_SPAN_FREE ||
               above->base != end);
 #endif

@@ -183,7 +183,8 @@ uint32_t gm_span_apply_frees(gm_span *s) {
         atomic_store_explicit(&s->alloc_bits[w], a & ~f, memory_order_relaxed);
         applied += (uint32_t)__builtin_popcountll(f);
     }
-    GM_ASSERT(atomic_load_explicit(&s->nfreed, memory_order_relaxed) >= applied);
+    /* nfreed may lag the bits it counts: gm_free sets a free bit before it
+     * adds to nfreed, so no assertion relates the two here. */
     atomic_fetch_sub_explicit(&s->nfreed, applied, memory_order_acq_rel);
     s->needzero = true;
     return applied;
