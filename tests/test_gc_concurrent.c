@@ -185,7 +185,7 @@ int main(int argc, char **argv) {
     const char *debug = getenv("GOMEM_DEBUG");
     if (!debug || !strstr(debug, "gccheckmark")) {
         setenv("GOMEM_DEBUG", "gccheckmark=1", 1);
-        execv("/proc/self/exe", argv);
+        gm_test_execv("/proc/self/exe", argv);
     }
     g_seed = gm_test_seed("test_gc_concurrent");
     gm_memstats before, after;

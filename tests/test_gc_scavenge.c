@@ -97,7 +97,7 @@ int main(int argc, char **argv) {
         char setting[256];
         snprintf(setting, sizeof setting, "%s%sgcstoptheworld=1", debug ? debug : "", debug ? "," : "");
         setenv("GOMEM_DEBUG", setting, 1);
-        execv("/proc/self/exe", argv);
+        gm_test_execv("/proc/self/exe", argv);
     }
     g_blobs = calloc(MAX_BLOBS, sizeof(void *));
     CHECK(g_blobs, "calloc failed");

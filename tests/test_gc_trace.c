@@ -102,11 +102,11 @@ static const char line_re[] =
     "([0-9]+(\\.[0-9]+)?)\\+([0-9]+(\\.[0-9]+)?)/([0-9]+(\\.[0-9]+)?)/([0-9]+(\\.[0-9]+)?)\\+([0-9]+(\\.[0-9]+)?) ms "
     "cpu, "
     "([0-9]+)->([0-9]+)->([0-9]+) MB, ([0-9]+) MB goal, ([0-9]+) MB stacks, ([0-9]+) MB globals, ([0-9]+) P"
-    "(, [^()]*)?( \\(forced\\))?( \\(checkmark\\))?$";
+    "(, [^()]*)?( \\(forced\\))?( \\(checkmark\\))?( \\(stw\\))?$";
 
 /* Group numbers in line_re. */
 enum { G_N = 1, G_SEC = 2, G_MSEC = 3, G_PCT = 4, G_X = 21, G_Y = 22, G_Z = 23, G_GOAL = 24, G_PROCS = 27,
-       G_FORCED = 29, G_CHECKMARK = 30 };
+       G_FORCED = 29, G_CHECKMARK = 30, G_STW = 31 };
 
 static long group_long(const char *line, const regmatch_t *m, int g) {
     CHECK(m[g].rm_so >= 0, "group %d missing in: %s", g, line);
@@ -120,7 +120,7 @@ int main(int argc, char **argv) {
     regex_t re;
     int rc = regcomp(&re, line_re, REG_EXTENDED);
     CHECK(rc == 0, "regcomp failed: %d", rc);
-    CHECK(re.re_nsub == G_CHECKMARK, "the expression has %zu groups", re.re_nsub);
+    CHECK(re.re_nsub == G_STW, "the expression has %zu groups", re.re_nsub);
 
     static gm_child c;
     char how[64];
