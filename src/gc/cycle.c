@@ -402,6 +402,12 @@ static void run_cycle(bool forced) {
 
 static void *collector_main(void *arg) {
     (void)arg;
+    /* Wait until the thread that started us has let go of start_lock: a
+     * cycle stops the world, and a thread stopped while holding it would
+     * hold up any thread that waits for it inside a no-stop region (an
+     * allocation requesting a cycle), which never answers the stop. */
+    gm_mutex_lock(&start_lock);
+    gm_mutex_unlock(&start_lock);
     for (;;) {
         uint32_t seq = gm_note_seq(&request_note);
         int req = atomic_exchange(&request_pending, 0);
