@@ -112,11 +112,23 @@ gm_thread *gm_thread_self(void) {
     return t;
 }
 
+static void *take_threads_lock(void *arg) {
+    (void)arg;
+    gm_mutex_lock(&gm_threads_lock);
+    return NULL;
+}
+
 static void unregister(gm_thread *t) {
     for (int i = nhooks - 1; i >= 0; i--)
         if (exit_hooks[i])
             exit_hooks[i](t);
-    gm_mutex_lock(&gm_threads_lock);
+    /* The collector holds gm_threads_lock through each stop of a cycle: a
+     * thread that waits for it does so in a blocking region, so the stop
+     * need not wait for it to answer (it holds no heap pointer now; a
+     * runtime that delivers signals only at some calls would never let it
+     * answer from a raw futex wait). */
+    if (!gm_mutex_trylock(&gm_threads_lock))
+        gm_blocking(take_threads_lock, NULL);
     if (t->prev)
         t->prev->next = t->next;
     else
