@@ -230,8 +230,16 @@ static void test_scanner_and_events(void) {
               atomic_load(&events[e]));
     uintptr_t h = *scanner_cell;
     *scanner_cell = 0;
-    collect();
-    CHECK(gm_size(P(h)) == 0, "the object a root scanner let go was not reclaimed");
+    /* Conservative roots: a stale copy of the address (the unmasked pointer
+     * the checks above computed) may survive in a register or stack slot
+     * for a cycle; the stack is wiped and a few cycles allowed. */
+    for (int i = 0; i < 4; i++) {
+        gm_test_clear_stack();
+        collect();
+        if (gm_size(P(h)) == 0)
+            break;
+    }
+    CHECK(gm_size(P(h)) == 0, "the object a root scanner let go was not reclaimed in 4 collections");
 }
 
 int main(void) {
