@@ -207,10 +207,12 @@ typedef struct gm_memstats {
     uint64_t finalizers_run;    /* cumulative finalizers run */
     uint64_t cleanups_queued;   /* cumulative cleanups queued */
     uint64_t cleanups_run;      /* cumulative cleanups run */
-    /* 1 if marking runs concurrently with the program (the kernel reports
-     * written pages: userfaultfd asynchronous write-protect and
-     * PAGEMAP_SCAN, Linux 6.7+), 0 if marking stops the world (older
-     * kernels, or GOMEM_DEBUG=gcstoptheworld=1). */
+    /* 1 if the last cycle marked concurrently with the program (the kernel
+     * reports written pages: userfaultfd asynchronous write-protect and
+     * PAGEMAP_SCAN, Linux 6.7+), 0 if it stopped the world (older kernels,
+     * GOMEM_DEBUG=gcstoptheworld=1, ulimit -v under 1 GiB, or object kinds
+     * traced by client functions); before any cycle, whether the kernel
+     * tracks writes. */
     uint32_t concurrent_mark;
 } gm_memstats;
 

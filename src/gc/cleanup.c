@@ -40,11 +40,9 @@ GM_API uint64_t gm_add_cleanup(void *obj, gm_cleanup_fn fn, void *arg) {
     r->kind = GM_SP_CLEANUP;
     r->fn.cln = fn;
     r->arg = arg;
-    atomic_store_explicit(&r->key, p, memory_order_relaxed);
     atomic_store_explicit(&r->id, id, memory_order_relaxed);
-    atomic_store_explicit(&r->state, GM_SPST_LINKED, memory_order_relaxed);
     gm_specials_lock(s);
-    gm_special_list_insert(gm_special_list_get(s, true), r);
+    gm_special_link(s, r, p);
     gm_specials_unlock(s);
     uint64_t handle = ((uint64_t)r->slot + 1) << 32 | (uint32_t)id;
     gm_nostop_exit(t);
@@ -82,8 +80,7 @@ GM_API bool gm_cleanup_stop(uint64_t handle) {
                     q = q->next;
                 }
                 if (q == r) {
-                    gm_special_list_unlink(l, prev, r);
-                    gm_special_release(r);
+                    gm_special_list_drop(l, prev, r);
                     gm_special_list_release_if_empty(s, l);
                     stopped = true;
                 }

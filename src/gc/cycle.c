@@ -356,6 +356,7 @@ static void run_cycle(bool forced) {
     gm_gcstats.pause_ns[gm_gcstats.num_gc % 256] = pause;
     gm_gcstats.pause_total_ns += pause;
     gm_gcstats.num_gc++;
+    gm_gcstats.last_concurrent = concurrent;
     if (forced)
         gm_gcstats.num_forced_gc++;
     gm_gcstats.last_gc_ns = gm_walltime();

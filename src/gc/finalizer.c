@@ -283,8 +283,7 @@ void gm_specials_set_finalizer(void *obj, gm_finalizer_fn fn, void *arg, int mod
             r->mode = (uint8_t)mode;
             gm_special_list_count(l, r, 1);
         } else {
-            gm_special_list_unlink(l, prev, r);
-            gm_special_release(r);
+            gm_special_list_drop(l, prev, r);
             gm_special_list_release_if_empty(s, l);
         }
     } else if (fn) {
@@ -292,9 +291,7 @@ void gm_specials_set_finalizer(void *obj, gm_finalizer_fn fn, void *arg, int mod
         fresh->mode = (uint8_t)mode;
         fresh->fn.fin = fn;
         fresh->arg = arg;
-        atomic_store_explicit(&fresh->key, p, memory_order_relaxed);
-        atomic_store_explicit(&fresh->state, GM_SPST_LINKED, memory_order_relaxed);
-        gm_special_list_insert(gm_special_list_get(s, true), fresh);
+        gm_special_link(s, fresh, p);
         fresh = NULL;
     }
     gm_specials_unlock(s);

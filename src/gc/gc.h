@@ -168,6 +168,7 @@ typedef struct gm_gc_stats {
     uint64_t gc_cpu_ns;       /* CPU time spent collecting */
     uint64_t start_ns;        /* process start (init) */
     uint64_t start_cpu_ns;
+    bool last_concurrent;     /* the last cycle marked with the world started */
 } gm_gc_stats;
 extern gm_gc_stats gm_gcstats;
 extern gm_mutex gm_gc_lock;

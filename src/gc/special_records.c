@@ -307,6 +307,23 @@ gm_span *gm_specials_object_at(uintptr_t p, uintptr_t *idx_out, uintptr_t *base_
     return s;
 }
 
+void gm_special_link(gm_span *s, gm_special *r, uintptr_t key) {
+    atomic_store_explicit(&r->key, key, memory_order_relaxed);
+    atomic_store_explicit(&r->state, GM_SPST_LINKED, memory_order_relaxed);
+    gm_special_list_insert(gm_special_list_get(s, true), r);
+}
+
+void gm_special_discard(gm_special *r) {
+    if (r->kind == GM_SP_WEAK)
+        gm_special_weak_clear(r);
+    gm_special_release(r);
+}
+
+void gm_special_list_drop(gm_special_list *l, gm_special *prev, gm_special *r) {
+    gm_special_list_unlink(l, prev, r);
+    gm_special_discard(r);
+}
+
 void gm_special_list_discard(gm_special_list *l) {
     reg_remove(l);
     hdr_release(l);

@@ -66,9 +66,7 @@ static void reg_validate(void) {
             continue;
         for (gm_special *r = l->first, *rn; r; r = rn) {
             rn = r->next;
-            if (r->kind == GM_SP_WEAK)
-                gm_special_weak_clear(r);
-            gm_special_release(r);
+            gm_special_discard(r);
         }
         l->first = l->last = NULL;
         gm_special_list_discard(l);
@@ -203,12 +201,10 @@ static void decide_span(gm_gcwork *w, gm_span *s, gm_special_list *l, gm_finq_co
                 prev = q;
                 continue;
             }
-            gm_special_list_unlink(l, prev, q);
             if (drop) {
-                if (q->kind == GM_SP_WEAK)
-                    gm_special_weak_clear(q);
-                gm_special_release(q);
+                gm_special_list_drop(l, prev, q);
             } else {
+                gm_special_list_unlink(l, prev, q);
                 gm_finq_push(q, c);
             }
         }
@@ -228,8 +224,7 @@ static void drop_dangling_links(void) {
         for (gm_special *r = l->first; r; r = next) {
             next = r->next;
             if (r->kind == GM_SP_LINK && !gm_is_marked((uintptr_t)r->arg)) {
-                gm_special_list_unlink(l, prev, r);
-                gm_special_release(r);
+                gm_special_list_drop(l, prev, r);
                 continue;
             }
             prev = r;
@@ -298,10 +293,7 @@ void gm_specials_sweep(gm_span *s) {
         }
         /* Not marked: only an object released by gm_free gets here (step B
          * saw every other), so its specials go without running. */
-        gm_special_list_unlink(l, prev, r);
-        if (r->kind == GM_SP_WEAK)
-            gm_special_weak_clear(r);
-        gm_special_release(r);
+        gm_special_list_drop(l, prev, r);
     }
     gm_special_list_release_if_empty(s, l);
     gm_specials_unlock(s);
@@ -325,10 +317,7 @@ void gm_specials_free(gm_span *s, uintptr_t base) {
                 prev = r;
                 continue;
             }
-            gm_special_list_unlink(l, prev, r);
-            if (r->kind == GM_SP_WEAK)
-                gm_special_weak_clear(r);
-            gm_special_release(r);
+            gm_special_list_drop(l, prev, r);
         }
         gm_special_list_release_if_empty(s, l);
     }

@@ -144,6 +144,14 @@ void gm_special_list_count(gm_special_list *l, gm_special *r, int d);
 void gm_special_list_insert(gm_special_list *l, gm_special *r);
 /* Unlinks r, whose predecessor is prev (NULL if r is first). */
 void gm_special_list_unlink(gm_special_list *l, gm_special *prev, gm_special *r);
+/* Links record r (kind, fn, arg, mode filled in) on s's list with key
+ * (caller holds s->specials_lock). */
+void gm_special_link(gm_span *s, gm_special *r, uintptr_t key);
+/* Frees r, which is on no list, without running it (a weak handle is
+ * cleared first). */
+void gm_special_discard(gm_special *r);
+/* Unlinks r (predecessor prev) and discards it. */
+void gm_special_list_drop(gm_special_list *l, gm_special *prev, gm_special *r);
 /* The first record of kind with key k, and the one before it. */
 gm_special *gm_special_list_find(gm_special_list *l, uintptr_t k, uint8_t kind, gm_special **prev_out);
 /* Checks a list's order and counts (GM_ASSERT builds only). */

@@ -32,9 +32,7 @@ static gm_weak *weak_lookup(uintptr_t p, bool *is_heap, gm_weak *fresh) {
             atomic_store_explicit(&fresh->obj, k, memory_order_release);
             rec->kind = GM_SP_WEAK;
             rec->arg = fresh;
-            atomic_store_explicit(&rec->key, k, memory_order_relaxed);
-            atomic_store_explicit(&rec->state, GM_SPST_LINKED, memory_order_relaxed);
-            gm_special_list_insert(gm_special_list_get(s, true), rec);
+            gm_special_link(s, rec, k);
             rec = NULL;
             h = fresh;
         }
@@ -99,9 +97,7 @@ int gm_specials_add_link(void **link, const void *obj, bool long_link) {
         fresh->kind = GM_SP_LINK;
         fresh->mode = mode;
         fresh->arg = link;
-        atomic_store_explicit(&fresh->key, base, memory_order_relaxed);
-        atomic_store_explicit(&fresh->state, GM_SPST_LINKED, memory_order_relaxed);
-        gm_special_list_insert(gm_special_list_get(s, true), fresh);
+        gm_special_link(s, fresh, base);
         fresh = NULL;
     }
     gm_specials_unlock(s);
@@ -127,8 +123,7 @@ bool gm_specials_remove_link(void **link, const void *obj, bool long_link) {
         gm_special *prev = NULL;
         for (gm_special *r = l ? l->first : NULL; r && gm_special_key(r) <= base; prev = r, r = r->next) {
             if (gm_special_key(r) == base && r->kind == GM_SP_LINK && r->arg == (void *)link && r->mode == mode) {
-                gm_special_list_unlink(l, prev, r);
-                gm_special_release(r);
+                gm_special_list_drop(l, prev, r);
                 gm_special_list_release_if_empty(s, l);
                 removed = true;
                 break;

@@ -45,7 +45,7 @@ GM_API void gm_read_memstats(gm_memstats *m) {
     m->num_gc = gm_gcstats.num_gc;
     m->num_forced_gc = gm_gcstats.num_forced_gc;
     uint64_t cpu = gm_process_cputime() - gm_gcstats.start_cpu_ns;
-    m->concurrent_mark = gm_dirty_available();
+    m->concurrent_mark = gm_gcstats.num_gc ? gm_gcstats.last_concurrent : gm_dirty_available();
     m->gc_cpu_fraction = cpu ? (double)gm_gcstats.gc_cpu_ns / (double)cpu : 0;
     gm_specials_counts(&m->finalizers_queued, &m->finalizers_run, &m->cleanups_queued, &m->cleanups_run);
     gm_mutex_unlock(&gm_gc_lock);
