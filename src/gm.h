@@ -268,6 +268,8 @@ extern __thread gm_thread *gm_tls_thread;
  * signal blocked: it never runs user code and must never be stopped.
  * Returns 0 or pthread_create's error. */
 int gm_os_thread_start(void *(*fn)(void *), void *arg);
+/* Gives the CPU to another runnable thread, if any (sched_yield). */
+void gm_os_yield(void);
 
 /* Asymmetric barriers (src/os/barrier.c): the hot side of a Dekker-style
  * handshake calls gm_os_hot_fence, the rare side gm_os_cold_fence; between

@@ -61,8 +61,8 @@ GM_NO_SANITIZE static void rescan_run(uintptr_t lo, uintptr_t hi, void *ctx) {
 /* Calls the tracker on the committed part of every arena. */
 static uint64_t for_each_arena(bool reprotect, void (*fn)(uintptr_t, uintptr_t, void *), void *ctx) {
     uint64_t written = 0;
-    uintptr_t lo = atomic_load_explicit(&gm_heap_arena_lo, memory_order_acquire);
-    uintptr_t hi = atomic_load_explicit(&gm_heap_arena_hi, memory_order_acquire);
+    uintptr_t lo = atomic_load_explicit(&gm_heap_arenas.lo, memory_order_acquire);
+    uintptr_t hi = atomic_load_explicit(&gm_heap_arenas.hi, memory_order_acquire);
     for (uintptr_t n = lo; n < hi; n++) {
         gm_arena *a = gm_arena_lookup(n << GM_ARENA_SHIFT);
         size_t committed = a ? __atomic_load_n(&a->committed, __ATOMIC_ACQUIRE) : 0;

@@ -300,6 +300,7 @@ static void run_cycle(bool forced) {
     gm_gc_events_fire(GM_GC_STOPPED);
     gm_gcwork *w = gm_mark_root_work();
     uint64_t marked = 0, objects = 0, rescanned = 0;
+    atomic_store(&gm_scan_progress, 0);
     uint64_t stop1_ns = 0, t2, c2, t3, c3;
     if (concurrent) {
         /* Arm: new objects black, the roots scanned now (they are
@@ -346,7 +347,7 @@ static void run_cycle(bool forced) {
     tc.heap_end = atomic_load(&gm_hstats.heap_live);
     atomic_store(&gm_hstats.heap_live, marked);
     atomic_fetch_add(&gm_heap.sweepgen, 2);
-    gm_pacer_end_cycle(marked, stack_inuse, gm_globals_bytes);
+    gm_pacer_end_cycle(marked, stack_inuse, gm_globals_bytes, atomic_load(&gm_scan_progress));
     uint64_t t4 = gm_nanotime(), c4 = gm_thread_cputime();
     gm_start_world();
     gm_mutex_unlock(&gm_threads_lock);

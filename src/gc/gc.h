@@ -53,6 +53,7 @@ typedef struct gm_gcwork {
     uint64_t marked_bytes;
     uint64_t marked_objects;
     uint64_t scanned_bytes;
+    uint64_t reported_bytes; /* of scanned_bytes, added to gm_scan_progress */
 } gm_gcwork;
 
 /* mark.c */
@@ -72,6 +73,10 @@ void gm_scan_now(gm_gcwork *w, uintptr_t lo, uintptr_t hi);
 /* Bytes allocated black (marked at allocation) in the current cycle, and
  * bytes marked by assists. */
 extern _Atomic uint64_t gm_black_bytes, gm_assist_bytes;
+/* Bytes scanned so far in the current concurrent cycle, by workers (every
+ * few hundred ranges), assists and rescans: the pacer's measure of how far
+ * marking has come (cycle.c resets it at the first stop). */
+extern _Atomic uint64_t gm_scan_progress;
 /* Scans about budget bytes of grey objects on the calling mutator's
  * behalf (inside its no-stop region, while marking runs); returns the
  * bytes scanned (0: no grey object was queued). */
@@ -119,12 +124,13 @@ typedef struct gm_pacer {
     _Atomic uint64_t trigger;   /* heap_live that starts a cycle */
     _Atomic uint64_t goal;      /* heap_live the cycle aims to end below */
     uint64_t heap_marked;       /* live bytes found by the last cycle */
+    _Atomic uint64_t scan_expected; /* bytes the next concurrent cycle will scan (the last one's) */
     _Atomic int gc_percent;
     _Atomic int64_t memory_limit;
 } gm_pacer;
 extern gm_pacer gm_pace;
 void gm_pacer_init(void);
-void gm_pacer_end_cycle(uint64_t marked, uint64_t stacks, uint64_t globals);
+void gm_pacer_end_cycle(uint64_t marked, uint64_t stacks, uint64_t globals, uint64_t scanned);
 void gm_pacer_recompute(void);
 /* The fraction of the machine's CPU the last cycle used (for the limit's
  * CPU cap). */

@@ -24,10 +24,10 @@ void gm_gc_on_heap_growth(void);
 /* pacer.c: after an allocation's no-stop region: wait for the collector or
  * assist it, when gm_gc_pressure says so. */
 void gm_gc_after_alloc(void);
-/* Nonzero while allocation must take the slow path to meet the collector:
- * WAIT, the heap is past its goal and allocations wait for the cycle
- * (pacer.c); BLACK, marking runs concurrently and new objects are
- * allocated marked (cycle.c). */
+/* The collector's requests of allocation: WAIT, the heap is past its goal
+ * and allocations take the slow path and wait for the cycle (pacer.c);
+ * BLACK, marking runs concurrently and new objects are allocated marked
+ * (cycle.c; small objects on the fast path, gm_mark_new_slot). */
 enum { GM_PRESSURE_WAIT = 1, GM_PRESSURE_BLACK = 2 };
 extern _Atomic int gm_gc_pressure;
 GM_INLINE bool gm_gc_marking(void) {
@@ -36,8 +36,17 @@ GM_INLINE bool gm_gc_marking(void) {
 /* mark.c: marks the object that starts at p, allocated while marking runs
  * (allocate-black: it is not scanned now; what is stored in it later is on
  * a written page, which the final stop rescans).  Inside the allocation's
- * no-stop region. */
-void gm_mark_new_object(uintptr_t p);
+ * no-stop region.  Its bytes are added to *black_bytes (the allocating
+ * thread's mcache; gm_gc_add_black_bytes hands them over at its flush). */
+void gm_mark_new_object(uintptr_t p, uint64_t *black_bytes);
+/* The same for slot idx of span s, where the allocator holds the span. */
+GM_INLINE void gm_mark_new_slot(gm_span *s, uintptr_t idx, uint64_t *black_bytes) {
+    if (!atomic_load_explicit(&s->mark_bytes[idx], memory_order_relaxed)) {
+        atomic_store_explicit(&s->mark_bytes[idx], 1, memory_order_relaxed);
+        *black_bytes += s->elemsize;
+    }
+}
+void gm_gc_add_black_bytes(uint64_t bytes);
 /* pacer.c: charges an allocation of bytes made while marking runs; past the
  * pacer's assist point the allocating thread does some marking itself
  * (Go's mark assist), in small steps.  Inside the allocation's no-stop

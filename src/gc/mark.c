@@ -24,7 +24,7 @@
 #define GM_SCAN_CHUNK (128 * 1024)
 #define GM_MAX_WORKERS 64
 
-_Atomic uintptr_t gm_heap_arena_lo = UINTPTR_MAX, gm_heap_arena_hi;
+gm_arena_range gm_heap_arenas = {.lo = UINTPTR_MAX};
 
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t list_cond = PTHREAD_COND_INITIALIZER;
@@ -33,6 +33,18 @@ static size_t nbufs; /* buffers ever made: all are on empty_list between drains 
 static int nwaiting, nactive;
 static bool mark_done;
 static _Atomic int waiting_hint;
+_Atomic uint64_t gm_scan_progress;
+/* Set by an assist that found no grey work on the global list: the workers
+ * then share half of their local buffers, as they do for an idle worker. */
+static _Atomic int assist_hungry;
+
+static void report_progress(gm_gcwork *w) {
+    uint64_t n = w->scanned_bytes - w->reported_bytes;
+    if (n) {
+        atomic_fetch_add_explicit(&gm_scan_progress, n, memory_order_relaxed);
+        w->reported_bytes = w->scanned_bytes;
+    }
+}
 
 static pthread_mutex_t workers_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t workers_cond = PTHREAD_COND_INITIALIZER;
@@ -197,8 +209,8 @@ GM_NO_SANITIZE void gm_scan_range(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
     }
     w->scanned_bytes += hi > lo ? hi - lo : 0;
     /* The heap's arena bounds do not change while the world is stopped. */
-    uintptr_t arena_lo = atomic_load_explicit(&gm_heap_arena_lo, memory_order_relaxed);
-    uintptr_t arena_span = atomic_load_explicit(&gm_heap_arena_hi, memory_order_relaxed) - arena_lo;
+    uintptr_t arena_lo = atomic_load_explicit(&gm_heap_arenas.lo, memory_order_relaxed);
+    uintptr_t arena_span = atomic_load_explicit(&gm_heap_arenas.hi, memory_order_relaxed) - arena_lo;
     mark_state m;
     load_state(w, &m);
     for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t)) {
@@ -249,8 +261,12 @@ static void drain(gm_gcwork *w) {
                 gm_scan_range(w, r.lo, r.hi);
             if (++since_share >= 32) {
                 since_share = 0;
-                if (atomic_load_explicit(&waiting_hint, memory_order_relaxed) && w->buf)
+                if ((atomic_load_explicit(&waiting_hint, memory_order_relaxed) ||
+                     atomic_load_explicit(&assist_hungry, memory_order_relaxed)) &&
+                    w->buf)
                     share(w);
+                if (w->scanned_bytes - w->reported_bytes >= (64u << 10))
+                    report_progress(w);
             }
         }
         pthread_mutex_lock(&list_lock);
@@ -269,6 +285,7 @@ static void drain(gm_gcwork *w) {
         }
         if (!full_list) {
             pthread_mutex_unlock(&list_lock);
+            report_progress(w);
             if (w->buf) {
                 put_empty(w->buf);
                 w->buf = NULL;
@@ -392,8 +409,14 @@ void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *mark
     *marked_objects = objects;
 }
 
-_Atomic uint64_t gm_black_bytes;
+/* Written by allocating threads (flushes, assists), so not on the cache
+ * line of anything the markers read on every word (gm_heap_arena_*). */
+_Alignas(64) _Atomic uint64_t gm_black_bytes;
 _Atomic uint64_t gm_assist_bytes;
+
+void gm_gc_add_black_bytes(uint64_t bytes) {
+    atomic_fetch_add_explicit(&gm_black_bytes, bytes, memory_order_relaxed);
+}
 
 /* An assist: a mutator's bounded share of marking.  It takes grey ranges
  * from the global list (never from a worker's buffer), scans about budget
@@ -413,6 +436,8 @@ GM_NO_SANITIZE uint64_t gm_mark_assist(uint64_t budget) {
             if (b)
                 full_list = b->next;
             pthread_mutex_unlock(&list_lock);
+            if (atomic_load_explicit(&assist_hungry, memory_order_relaxed) != (b == NULL))
+                atomic_store_explicit(&assist_hungry, b == NULL, memory_order_relaxed);
             if (!b)
                 break;
             if (w.buf)
@@ -429,17 +454,14 @@ GM_NO_SANITIZE uint64_t gm_mark_assist(uint64_t budget) {
     else if (w.buf)
         put_empty(w.buf);
     atomic_fetch_add_explicit(&gm_assist_bytes, w.marked_bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&gm_scan_progress, scanned, memory_order_relaxed);
     return scanned;
 }
 
-void gm_mark_new_object(uintptr_t p) {
+void gm_mark_new_object(uintptr_t p, uint64_t *black_bytes) {
     gm_span *s = gm_span_of(p);
     GM_ASSERT(s != NULL); /* just allocated */
-    uintptr_t idx = gm_span_index(s, p);
-    if (!atomic_load_explicit(&s->mark_bytes[idx], memory_order_relaxed)) {
-        atomic_store_explicit(&s->mark_bytes[idx], 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&gm_black_bytes, s->elemsize, memory_order_relaxed);
-    }
+    gm_mark_new_slot(s, gm_span_index(s, p), black_bytes);
 }
 
 GM_NO_SANITIZE void gm_scan_now(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {

@@ -1,6 +1,6 @@
 /*
- * pacer.c - when to collect: Go's pacer (1.18+) for a collector whose
- * marking stops the world.
+ * pacer.c - when to collect, and what allocation pays while marking runs:
+ * Go's pacer (1.18+) and its mark assists.
  *
  *   goal = live + (live + stacks + globals) * GOGC / 100
  *          at least 4 MiB * GOGC / 100
@@ -8,8 +8,9 @@
  * where live is the heap marked by the last cycle.  A cycle is requested
  * when heap_live crosses the trigger.  Go places the trigger between 0.7
  * and 0.95 of the runway (goal - live) so concurrent marking can finish
- * before the goal; marking here stops the world, so the runway needed is
- * only the collector thread's wake-up, and the trigger sits at 0.95.
+ * before the goal; here it sits at 0.8 when marking runs concurrently, and
+ * at 0.95 when it stops the world (the runway needed is then only the
+ * collector thread's wake-up).
  *
  * Soft memory limit (GOMEMLIMIT semantics): the goal is capped so that the
  * heap plus everything else gomem has from the OS stays under the limit,
@@ -79,8 +80,9 @@ void gm_pacer_recompute(void) {
     atomic_store(&gm_pace.trigger, trigger);
 }
 
-void gm_pacer_end_cycle(uint64_t marked, uint64_t stacks, uint64_t globals) {
+void gm_pacer_end_cycle(uint64_t marked, uint64_t stacks, uint64_t globals, uint64_t scanned) {
     gm_pace.heap_marked = marked;
+    atomic_store(&gm_pace.scan_expected, scanned);
     last_stacks = stacks;
     last_globals = globals + gm_roots_user_bytes();
     /* Exponential average of the collector's share of CPU per cycle. */
@@ -110,30 +112,81 @@ void gm_gc_on_heap_growth(void) {
         atomic_fetch_or_explicit(&gm_gc_pressure, GM_PRESSURE_WAIT, memory_order_relaxed);
 }
 
-/* Assists.  While marking runs, every allocation takes the slow path (it is
- * allocated black) and is charged here.  Below the assist point nothing
- * happens; past it the thread pays, per ASSIST_STEP bytes it allocated, a
- * scan of ASSIST_STEP times the ratio: once past the point, twice past the
- * goal.  Each payment is a bounded step (ASSIST_STEP scanned is some tens
- * of microseconds), so no thread is held up long, and the collector's own
- * workers keep the rest of the work.  If the heap still runs past the hard
- * goal, allocation waits for the cycle (gm_gc_after_alloc). */
+/* Assists (Go's, in outline).  While marking runs, allocation is charged
+ * here a span (or a large or tiny object) at a time.  The charge is the
+ * bytes allocated times the assist ratio:
+ *
+ *   ratio = scan work left / heap left before the goal
+ *
+ * where the work left is what the last cycle scanned (scan_expected) less
+ * what this one has scanned so far (gm_scan_progress), and the heap left is
+ * goal - heap_live (hard goal - heap_live once past the goal, at least
+ * MIN_RUNWAY).  So the program pays for the marking its allocation makes
+ * necessary, and the cycle ends near the goal however fast the program
+ * allocates; with the collector's own workers ahead the ratio is small.
+ * Once scanned passes expected, twice expected is taken as the estimate.
+ * The thread pays in bounded steps (at most ASSIST_MAX scanned per call,
+ * some hundreds of microseconds), and keeps what it could not pay (no grey
+ * work free) for its next charge, up to ASSIST_STEP.  A thread past the hard
+ * goal assists until marking ends or has no work to hand out, and only then
+ * waits for the cycle (gm_gc_after_alloc). */
 #define ASSIST_STEP ((uint64_t)64 << 10)
+#define ASSIST_MAX ((uint64_t)512 << 10)
+#define MIN_RUNWAY ((uint64_t)256 << 10)
 static __thread uint64_t assist_debt;
+
+static double assist_ratio(uint64_t live) {
+    uint64_t goal = atomic_load_explicit(&gm_pace.goal, memory_order_relaxed);
+    uint64_t expected = atomic_load_explicit(&gm_pace.scan_expected, memory_order_relaxed);
+    uint64_t done = atomic_load_explicit(&gm_scan_progress, memory_order_relaxed);
+    if (!expected)
+        expected = live; /* the first cycle: everything may be live */
+    if (done >= expected)
+        expected *= 2;
+    uint64_t left = expected > done ? expected - done : 0;
+    uint64_t hard = hard_goal(goal);
+    uint64_t runway = live < goal ? goal - live : live < hard ? hard - live : 0;
+    if (runway < MIN_RUNWAY)
+        runway = MIN_RUNWAY;
+    return (double)left / (double)runway;
+}
 
 void gm_gc_assist(size_t bytes) {
     uint64_t live = atomic_load_explicit(&gm_hstats.heap_live, memory_order_relaxed);
-    uint64_t goal = atomic_load_explicit(&gm_pace.goal, memory_order_relaxed);
-    uint64_t trigger = atomic_load_explicit(&gm_pace.trigger, memory_order_relaxed);
-    uint64_t point = trigger + (goal > trigger ? (goal - trigger) / 2 : 0);
-    if (live < point)
-        return;
-    assist_debt += bytes;
+    assist_debt += (uint64_t)((double)bytes * assist_ratio(live));
     if (assist_debt < ASSIST_STEP)
         return;
-    uint64_t budget = assist_debt * (live > goal ? 2 : 1);
-    assist_debt = 0;
-    gm_mark_assist(budget);
+    uint64_t budget = assist_debt < ASSIST_MAX ? assist_debt : ASSIST_MAX;
+    uint64_t paid = gm_mark_assist(budget);
+    assist_debt -= paid < assist_debt ? paid : assist_debt;
+    if (assist_debt > ASSIST_STEP)
+        assist_debt = ASSIST_STEP;
+}
+
+/* Past the hard goal while marking runs: scan rather than wait idle.  An
+ * assist that finds no grey work on the global list has asked the workers
+ * to share theirs (they look every few dozen objects): it yields and looks
+ * again a few times before it gives up and waits for the cycle. */
+#define HUNGRY_RETRIES 64
+static void assist_until_done(uint32_t done) {
+    gm_thread *t = gm_tls_thread;
+    if (!t || t->nostop)
+        return;
+    int misses = 0;
+    while (atomic_load(&gm_gc_cycles_done) == done && misses < HUNGRY_RETRIES) {
+        gm_nostop_enter(t);
+        bool marking = gm_gc_marking();
+        uint64_t paid = marking ? gm_mark_assist(ASSIST_MAX) : 0;
+        gm_nostop_exit(t);
+        if (!marking)
+            return;
+        if (paid) {
+            misses = 0;
+        } else {
+            misses++;
+            gm_os_yield();
+        }
+    }
 }
 
 void gm_gc_after_alloc(void) {
@@ -146,6 +199,7 @@ void gm_gc_after_alloc(void) {
     uint64_t live = atomic_load(&gm_hstats.heap_live);
     if (live > hard_goal(atomic_load(&gm_pace.goal))) {
         gm_gc_request(false); /* make sure one is coming */
+        assist_until_done(done);
         gm_gc_wait_cycle(done);
     } else {
         atomic_fetch_and_explicit(&gm_gc_pressure, ~GM_PRESSURE_WAIT, memory_order_relaxed);

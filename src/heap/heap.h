@@ -141,13 +141,19 @@ GM_INLINE bool gm_heap_owns(uintptr_t p) {
  * [lo, hi).  Kept as arena numbers, not addresses, so that these globals
  * (scanned as roots, like every data segment) never look like pointers to
  * the heap's first object. */
-extern _Atomic uintptr_t gm_heap_arena_lo, gm_heap_arena_hi;
+typedef struct gm_arena_range {
+    _Atomic uintptr_t lo, hi;
+} __attribute__((aligned(64))) gm_arena_range;
+/* Read for every candidate word a marker tests, written only when the heap
+ * grows: alone on its cache line (a counter beside it, written by
+ * allocating threads, once cost binary-trees a third of its time). */
+extern gm_arena_range gm_heap_arenas;
 
 /* A quick filter for candidate pointers: true if v lies within the range of
  * arenas (it may still point to no object). */
 GM_INLINE bool gm_heap_range_contains(uintptr_t v) {
-    uintptr_t lo = atomic_load_explicit(&gm_heap_arena_lo, memory_order_relaxed);
-    uintptr_t hi = atomic_load_explicit(&gm_heap_arena_hi, memory_order_relaxed);
+    uintptr_t lo = atomic_load_explicit(&gm_heap_arenas.lo, memory_order_relaxed);
+    uintptr_t hi = atomic_load_explicit(&gm_heap_arenas.hi, memory_order_relaxed);
     return (v >> GM_ARENA_SHIFT) - lo < hi - lo;
 }
 
@@ -360,6 +366,11 @@ struct gm_mcache {
     uint64_t nfree;       /* objects freed by gm_free */
     uint64_t bytes_freed;
     uint64_t tiny_allocs;
+    /* Bytes allocated black while marking runs (gm_mark_new_object), kept
+     * here so that allocation touches no shared cache line; handed to the
+     * collector when the mcache is flushed (every thread's at the final
+     * stop, and at thread exit). */
+    uint64_t black_bytes;
     /* Frees not yet published: gm_free gathers consecutive frees that hit
      * the same bitmap word of the same span and sets their free_bits (and
      * counts them in nfreed) with one atomic operation each when the run

@@ -159,8 +159,11 @@ void *gm_kind_alloc_nostop(int kind, size_t size) {
     /* Allocated black while marking runs, as gm_alloc's objects are: a
      * kind span cached for allocation is not on its mcentral's lists, and
      * marking must not depend on seeing its new slots. */
-    if (p && gm_gc_marking())
-        gm_mark_new_object((uintptr_t)p);
+    if (p && gm_gc_marking()) {
+        uint64_t black = 0;
+        gm_mark_new_object((uintptr_t)p, &black);
+        gm_gc_add_black_bytes(black);
+    }
     return p;
 }
 

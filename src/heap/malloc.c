@@ -9,8 +9,10 @@
  *
  * Every call runs in a no-stop region (gm.h): the collector never stops a
  * thread inside the allocator, so it may flush every mcache while the world
- * is stopped.  The collector's waiting (assists, the heap limit) happens
- * after the region ends.
+ * is stopped.  The collector's waiting (the heap limit) happens after the
+ * region ends.  While marking runs concurrently, every object is allocated
+ * marked (a byte store on the fast path, counted in the mcache), and the
+ * mark assists are charged a span at a time at refill (mcache.c).
  *
  * gm_free validates its argument fully (span lookup, slot start, allocated,
  * not already freed) and gathers consecutive frees into one bitmap word
@@ -162,6 +164,8 @@ GM_INLINE void *alloc_small(gm_mcache *mc, size_t size, bool noscan) {
 zero:
     if (s->needzero)
         zero_object(p, s->elemsize);
+    if (GM_UNLIKELY(gm_gc_marking()))
+        gm_mark_new_slot(s, gm_span_index(s, (uintptr_t)p), &mc->black_bytes);
     return p;
 }
 
@@ -195,9 +199,7 @@ GM_NOINLINE static void *alloc_small_retry(gm_thread *t, size_t size, bool nosca
     }
     gm_sample_capture(mc);
     gm_nostop_enter(t);
-    void *p = alloc_small(mc, size, noscan);
-    if (p && gm_gc_marking())
-        gm_mark_new_object((uintptr_t)p);
+    void *p = alloc_small(mc, size, noscan); /* allocates black while marking */
     mc->sampler.depth = 0;
     mc->sampler.want_stack = false;
     gm_nostop_exit(t);
@@ -221,10 +223,10 @@ GM_NOINLINE static void *alloc_slow(size_t size, bool noscan) {
     } else if (tiny) {
         p = alloc_tiny(t->mcache, size);
     } else {
-        p = alloc_small(t->mcache, size, noscan);
+        p = alloc_small(t->mcache, size, noscan); /* black while marking; assists at refill */
     }
-    if (p && gm_gc_marking()) {
-        gm_mark_new_object((uintptr_t)p);
+    if (p && (large || tiny) && gm_gc_marking()) {
+        gm_mark_new_object((uintptr_t)p, &t->mcache->black_bytes);
         gm_gc_assist(bytes);
     }
     if (sampled && p)
@@ -257,7 +259,7 @@ GM_NOINLINE static void *alloc_after_collect(size_t size, bool noscan) {
 GM_INLINE void *alloc_common(size_t size, bool noscan) {
     gm_thread *t = gm_tls_thread;
     if (GM_UNLIKELY(!t || size > GM_MAX_SMALL_SIZE || (noscan && size < GM_TINY_SIZE) ||
-                    atomic_load_explicit(&gm_gc_pressure, memory_order_relaxed)))
+                    (atomic_load_explicit(&gm_gc_pressure, memory_order_relaxed) & GM_PRESSURE_WAIT)))
         return alloc_slow(size, noscan);
     gm_nostop_enter(t);
     void *p = alloc_small(t->mcache, size, noscan);

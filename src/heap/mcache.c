@@ -61,6 +61,10 @@ static void flush_counts(gm_mcache *mc) {
         atomic_fetch_sub_explicit(&gm_hstats.heap_live, mc->bytes_freed, memory_order_relaxed);
         mc->bytes_freed = 0;
     }
+    if (mc->black_bytes) {
+        gm_gc_add_black_bytes(mc->black_bytes);
+        mc->black_bytes = 0;
+    }
     if (mc->tiny_allocs) {
         atomic_fetch_add_explicit(&gm_hstats.tiny_allocs, mc->tiny_allocs, memory_order_relaxed);
         mc->tiny_allocs = 0;
@@ -145,6 +149,10 @@ static void *refill(gm_mcache *mc, uint8_t sc) {
                               memory_order_relaxed);
     mc->alloc[sc] = s;
     gm_gc_on_heap_growth();
+    /* Allocation while marking runs pays its assist a span at a time:
+     * the span's free slots are charged now, not object by object. */
+    if (gm_gc_marking())
+        gm_gc_assist((uint64_t)(s->nelems - s->nalloc) * s->elemsize);
     unsigned idx = next_free_slow(s);
     return (void *)(s->base + (uintptr_t)idx * s->elemsize);
 }

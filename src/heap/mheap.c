@@ -229,11 +229,11 @@ static bool grow(size_t npages) {
     atomic_fetch_add_explicit(&gm_heap.reserved, size, memory_order_relaxed);
     /* Widen the address bounds the collector filters candidate pointers by. */
     uintptr_t first = base >> GM_ARENA_SHIFT, end = (base + size + GM_ARENA_SIZE - 1) >> GM_ARENA_SHIFT;
-    uintptr_t lo = atomic_load(&gm_heap_arena_lo);
-    while (first < lo && !atomic_compare_exchange_weak(&gm_heap_arena_lo, &lo, first))
+    uintptr_t lo = atomic_load(&gm_heap_arenas.lo);
+    while (first < lo && !atomic_compare_exchange_weak(&gm_heap_arenas.lo, &lo, first))
         ;
-    uintptr_t hi = atomic_load(&gm_heap_arena_hi);
-    while (end > hi && !atomic_compare_exchange_weak(&gm_heap_arena_hi, &hi, end))
+    uintptr_t hi = atomic_load(&gm_heap_arenas.hi);
+    while (end > hi && !atomic_compare_exchange_weak(&gm_heap_arenas.hi, &hi, end))
         ;
     gm_span *s = gm_span_record_alloc(1);
     s->base = base;

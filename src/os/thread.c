@@ -14,6 +14,7 @@
  * gm_thread_create waits until the new thread is registered, so heap
  * pointers passed in arg are never unreachable in between.
  */
+#include <sched.h>
 #include <setjmp.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -156,6 +157,10 @@ static void thread_exit_destructor(void *arg) {
 #else
 #define GM_OWN_THREAD_STACK ((size_t)1 << 20)
 #endif
+
+void gm_os_yield(void) {
+    sched_yield();
+}
 
 int gm_os_thread_start(void *(*fn)(void *), void *arg) {
     pthread_t th;

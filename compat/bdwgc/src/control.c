@@ -93,8 +93,8 @@ static void on_start(void *arg) {
 
 static void on_stopped(void *arg) {
     (void)arg;
-    uintptr_t lo = atomic_load_explicit(&gm_heap_arena_lo, memory_order_relaxed);
-    uintptr_t hi = atomic_load_explicit(&gm_heap_arena_hi, memory_order_relaxed);
+    uintptr_t lo = atomic_load_explicit(&gm_heap_arenas.lo, memory_order_relaxed);
+    uintptr_t hi = atomic_load_explicit(&gm_heap_arenas.hi, memory_order_relaxed);
     if (hi > lo) {
         /* One word below the first arena and its very end: neither value is
          * the address of an object, so these roots keep nothing alive. */
