@@ -58,6 +58,51 @@ GM_NO_SANITIZE static void rescan_run(uintptr_t lo, uintptr_t hi, void *ctx) {
     }
 }
 
+/* Runs of noscan pages shorter than this stay inside a tracked run: one
+ * PAGEMAP_SCAN call costs more than protecting a few pages needlessly. */
+#define MIN_UNTRACKED_PAGES 8
+
+/* The first page at or after page, below npages, whose noscan bit is want;
+ * npages if none. */
+static size_t next_page(const gm_arena *a, size_t page, size_t npages, bool want) {
+    while (page < npages) {
+        uint64_t w = atomic_load_explicit(&a->noscan[page >> 6], memory_order_relaxed);
+        w = (want ? w : ~w) >> (page & 63);
+        if (w) {
+            page += (size_t)__builtin_ctzll(w);
+            break;
+        }
+        page = (page | 63) + 1;
+    }
+    return page < npages ? page : npages;
+}
+
+/* Calls the tracker on the committed bytes of arena a, less the runs of
+ * pages of pointer-free spans (a->noscan): those are never protected, so
+ * the program's first write to each of them in a cycle takes no fault.  A
+ * page left unprotected reads as written; if its span is freed and the
+ * page reused for objects with pointers, it is rescanned until the next
+ * reset protects it: conservative, never unsafe. */
+static uint64_t collect_tracked(gm_arena *a, size_t committed, bool reprotect,
+                                void (*fn)(uintptr_t, uintptr_t, void *), void *ctx) {
+    size_t npages = (committed + GM_PAGE_SIZE - 1) >> GM_PAGE_SHIFT;
+    uint64_t written = 0;
+    size_t run = 0, page = 0; /* run: the first page of the tracked run */
+    while ((page = next_page(a, page, npages, true)) < npages) {
+        size_t end = next_page(a, page, npages, false);
+        if (end - page >= MIN_UNTRACKED_PAGES) {
+            if (page > run)
+                written += gm_dirty_collect(a->base + (run << GM_PAGE_SHIFT), a->base + (page << GM_PAGE_SHIFT),
+                                            reprotect, fn, ctx);
+            run = end;
+        }
+        page = end;
+    }
+    if (run < npages)
+        written += gm_dirty_collect(a->base + (run << GM_PAGE_SHIFT), a->base + committed, reprotect, fn, ctx);
+    return written;
+}
+
 /* Calls the tracker on the committed part of every arena. */
 static uint64_t for_each_arena(bool reprotect, void (*fn)(uintptr_t, uintptr_t, void *), void *ctx) {
     uint64_t written = 0;
@@ -69,7 +114,7 @@ static uint64_t for_each_arena(bool reprotect, void (*fn)(uintptr_t, uintptr_t, 
         if (!committed)
             continue;
         if (!a->untracked) {
-            written += gm_dirty_collect(a->base, a->base + committed, reprotect, fn, ctx);
+            written += collect_tracked(a, committed, reprotect, fn, ctx);
         } else if (fn) { /* no tracking here: every page counts as written */
             fn(a->base, a->base + committed, ctx);
             written += committed;

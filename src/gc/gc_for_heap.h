@@ -13,7 +13,8 @@
 #include "heap/heap.h"
 
 /* sweep.c: sweeps span s if it needs it (claims it first).  Returns true if
- * it swept it; *freed_span is set if the span became empty and was freed. */
+ * it swept it; *freed_span is set if the span became empty and was freed.
+ * With freed_span NULL an empty span is kept: the caller allocates from it. */
 bool gm_sweep_span(gm_span *s, bool *freed_span);
 /* sweep.c: sweeps unswept spans until npages pages are free again (Go's
  * reclaim); false if sweeping freed no span. */

@@ -37,7 +37,8 @@ uint64_t gm_take_marks(gm_span *s, unsigned w) {
 }
 
 bool gm_sweep_span(gm_span *s, bool *freed_span) {
-    *freed_span = false;
+    if (freed_span)
+        *freed_span = false;
     uint32_t sg = atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire);
     uint32_t expected = sg - 2;
     if (!atomic_compare_exchange_strong_explicit(&s->sweepgen, &expected, sg - 1, memory_order_acq_rel,
@@ -89,7 +90,7 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
     }
     atomic_fetch_add_explicit(&gm_swept_spans, 1, memory_order_relaxed);
     atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
-    if (live == 0 && !__atomic_load_n(&s->specials, __ATOMIC_ACQUIRE)) {
+    if (freed_span && live == 0 && !__atomic_load_n(&s->specials, __ATOMIC_ACQUIRE)) {
         gm_heap_free_span(s);
         *freed_span = true;
     }
@@ -115,9 +116,11 @@ static void put_swept(sweep_lists l, gm_span *s) {
 /* Sweeps every unswept span of l, or, with a budget, until *pages_wanted
  * pages have gone back to the page heap.  A span is off every list while
  * it is swept: that runs inside the fork gate. */
-static void sweep_until(sweep_lists l, size_t *pages_wanted) {
+static void sweep_until(sweep_lists l, size_t *pages_wanted, int *budget) {
     for (;;) {
         if (pages_wanted && *pages_wanted == 0)
+            return;
+        if (budget && (*budget)-- <= 0)
             return;
         gm_forkgate_enter();
         gm_span *s = take_unswept(l);
@@ -136,17 +139,17 @@ static void sweep_until(sweep_lists l, size_t *pages_wanted) {
     }
 }
 
-static void sweep_everything_until(size_t *pages_wanted) {
-    sweep_until((sweep_lists){NULL}, pages_wanted);
+static void sweep_everything_until(size_t *pages_wanted, int *budget) {
+    sweep_until((sweep_lists){NULL}, pages_wanted, budget);
     for (int i = 0; i < GM_ALL_SPAN_CLASSES && (!pages_wanted || *pages_wanted); i++)
-        sweep_until((sweep_lists){&gm_central[i]}, pages_wanted);
+        sweep_until((sweep_lists){&gm_central[i]}, pages_wanted, budget);
     for (size_t i = 0, n = gm_kinds_ncentrals(); i < n && (!pages_wanted || *pages_wanted); i++)
-        sweep_until((sweep_lists){gm_kinds_central(i)}, pages_wanted);
+        sweep_until((sweep_lists){gm_kinds_central(i)}, pages_wanted, budget);
 }
 
 void gm_sweep_all(void) {
     uint32_t sg = atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire);
-    sweep_everything_until(NULL);
+    sweep_everything_until(NULL, NULL);
     gm_sweep_mark_done(sg);
 }
 
@@ -164,14 +167,20 @@ void gm_sweep_mark_done(uint32_t sg) {
 /* Before the page heap commits new memory, the allocating thread sweeps
  * unswept spans until npages pages have come back to the page heap (Go's
  * mheap reclaim): garbage from the last cycle is reused before the heap
- * grows, however far the background sweeper lags behind. */
+ * grows.  At most RECLAIM_BUDGET spans per call (some tens of
+ * microseconds): where the dead spans lie behind thousands of live ones (a
+ * FIFO of messages), sweeping them all held one allocation up for 10 ms;
+ * the heap grows a little instead, and the background sweeper, or the next
+ * reclaim, gets to the rest. */
+#define RECLAIM_BUDGET 256
 bool gm_sweep_reclaim(size_t npages) {
     uint32_t sg = atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire);
     if (atomic_load_explicit(&sweep_done_gen, memory_order_acquire) == sg)
         return false;
     size_t wanted = npages;
-    sweep_everything_until(&wanted);
-    if (wanted)
-        gm_sweep_mark_done(sg);
+    int budget = RECLAIM_BUDGET;
+    sweep_everything_until(&wanted, &budget);
+    if (wanted && budget > 0)
+        gm_sweep_mark_done(sg); /* everything was swept */
     return wanted < npages;
 }

@@ -111,6 +111,10 @@ typedef struct gm_arena {
                        * counts as written (concurrent.c rescans it whole) */
     size_t limit;     /* bytes from base reserved: GM_ARENA_SIZE or less */
     gm_span *_Atomic spans[GM_PAGES_PER_ARENA];
+    /* Pages of in-use pointer-free spans (set and cleared under the heap
+     * lock, read by concurrent marking, which leaves them out of write
+     * tracking: nothing stored in them can hide a pointer). */
+    _Atomic uint64_t noscan[GM_PAGES_PER_ARENA / 64];
 } gm_arena;
 
 #define GM_ARENA_L2_BITS 11
@@ -278,6 +282,9 @@ GM_INLINE void gm_list_push(gm_span *head, gm_span *s) {
     s->prev = head;
     head->next->prev = s;
     head->next = s;
+}
+GM_INLINE void gm_list_push_tail(gm_span *head, gm_span *s) {
+    gm_list_push(head->prev, s);
 }
 GM_INLINE void gm_list_remove(gm_span *s) {
     s->prev->next = s->next;

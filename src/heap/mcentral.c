@@ -8,8 +8,8 @@
  *
  * A thread whose cached span is exhausted gives it back here (uncache) and
  * asks for another (cache_span): a swept partial span if there is one, else
- * an unswept span it sweeps itself (lazy sweeping), else a fresh span from
- * the page heap.  A span on a list belongs to the list: whoever pops it
+ * an unswept span it sweeps itself (lazy sweeping, a bounded number), else
+ * a fresh span from the page heap.  A span on a list belongs to the list: whoever pops it
  * under the lock owns it until it pushes it back or caches it.
  */
 #include "gc/gc_for_heap.h"
@@ -76,6 +76,8 @@ gm_span *gm_mcentral_cache_span(gm_mcentral *c) {
     return s;
 }
 
+#define SWEEP_BUDGET 4
+
 static gm_span *cache_span(gm_mcentral *c) {
     gm_mutex_lock(&c->lock);
     unsigned swept = gm_heap_swept_set(), unswept = swept ^ 1;
@@ -85,16 +87,21 @@ static gm_span *cache_span(gm_mcentral *c) {
             goto have;
         push(c, s, false, swept);
     }
-    /* Sweep unswept spans until one has room. */
-    for (int which = 0; which < 2; which++) {
+    /* Sweep unswept spans until one has room (a span left empty is kept and
+     * used, not freed to the page heap and taken back), or SWEEP_BUDGET
+     * spans were swept; then a fresh span from the page heap, and the
+     * background sweeper gets to the rest.  Unbounded, one refill swept a
+     * whole class where the spans with room lay behind all the live ones (a
+     * FIFO of messages: 27,000 spans, 27 ms); Go's budget of 100 still cost
+     * 100 us per such refill (a span sweep is about 1 us here): the latency
+     * ring's p99.9 went from 5.6 us at 4 to 9 us at 8 and 17 us at 16. */
+    int budget = SWEEP_BUDGET;
+    for (int which = 0; which < 2 && budget > 0; which++) {
         gm_span *head = which == 0 ? &c->partial[unswept] : &c->full[unswept];
-        while ((s = pop(head)) != NULL) {
+        while (budget-- > 0 && (s = pop(head)) != NULL) {
             gm_mutex_unlock(&c->lock);
-            bool freed = false;
-            gm_sweep_span(s, &freed);
+            gm_sweep_span(s, NULL);
             gm_mutex_lock(&c->lock);
-            if (freed)
-                continue;
             if (prepare(s))
                 goto have;
             push(c, s, false, gm_heap_swept_set());
