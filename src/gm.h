@@ -348,6 +348,13 @@ uint32_t gm_world_epoch(void); /* odd while the world is stopped */
 
 /* A callback that is given ranges of memory to scan. */
 typedef void (*gm_scan_fn)(const void *lo, const void *hi, void *ctx);
+/* Which roots a scan of goroutine stacks reports: ALL of them (marking with
+ * the world stopped, checkmark); FIRST, all of them at the first stop of a
+ * concurrent cycle, which also starts recording which goroutines ran or
+ * were woken; CHANGED, at the final stop, only the goroutines recorded
+ * since (a goroutine that stayed parked kept its stack and record as the
+ * first stop saw them: what it points to is marked already). */
+typedef enum { GM_ROOTS_ALL, GM_ROOTS_FIRST, GM_ROOTS_CHANGED } gm_roots_pass;
 
 /* ----------------------------------------------------------------- config */
 

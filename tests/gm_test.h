@@ -119,6 +119,21 @@ static inline int gm_test_execv(const char *path, char *const argv[]) {
     return gm_test_execve(path, argv, environ);
 }
 
+/* Re-executes the program with GOMEM_DEBUG=gccheckmark=1 unless it already
+ * runs so: every cycle's marks are then checked against a full
+ * stop-the-world mark, and a reachable object left unmarked is fatal.
+ * Falls through (with a note) if the re-exec fails. */
+static inline void gm_test_checkmark(char **argv) {
+    const char *debug = getenv("GOMEM_DEBUG");
+    if (debug && strstr(debug, "gccheckmark"))
+        return;
+    setenv("GOMEM_DEBUG", "gccheckmark=1", 1);
+    fflush(NULL);
+    gm_test_execv("/proc/self/exe", argv);
+    fprintf(stderr, "note: re-exec with GOMEM_DEBUG=gccheckmark=1 failed (%s); running without\n",
+            strerror(errno));
+}
+
 /* Re-executes the program with GOMEM_GC=off unless it already runs so.
  * Falls through (with a note) if the re-exec fails. */
 static inline void gm_test_gc_off(char **argv) {
@@ -397,6 +412,43 @@ static inline double gm_test_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ------------------------------------------------------ checked objects */
+
+/* A heap object that carries its identity and a checksum, for the tests
+ * that move pointers around while the collector runs: a lost, freed or
+ * overwritten object is caught by gm_test_obj_verify. */
+#define GM_TEST_OBJ_WORDS 8
+typedef struct gm_test_obj {
+    uint64_t id;
+    uint64_t sum;
+    struct gm_test_obj *link;
+    uint64_t payload[GM_TEST_OBJ_WORDS];
+} gm_test_obj;
+
+static inline uint64_t gm_test_obj_sum(const gm_test_obj *o) {
+    uint64_t s = o->id * 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < GM_TEST_OBJ_WORDS; i++)
+        s = (s ^ o->payload[i]) * 0x100000001b3ull;
+    return s;
+}
+
+static inline gm_test_obj *gm_test_obj_make(uint64_t id) {
+    gm_test_obj *o = gm_new(gm_test_obj);
+    CHECK(o, "allocation failed");
+    o->id = id;
+    for (int i = 0; i < GM_TEST_OBJ_WORDS; i++)
+        o->payload[i] = id * 31 + (uint64_t)i;
+    o->sum = gm_test_obj_sum(o);
+    return o;
+}
+
+static inline void gm_test_obj_verify(const gm_test_obj *o, uint64_t id, const char *where) {
+    CHECK(o != NULL, "%s: lost object %llu", where, (unsigned long long)id);
+    CHECK(gm_size(o) >= sizeof(gm_test_obj), "%s: object %llu was freed", where, (unsigned long long)id);
+    CHECK(o->id == id && o->sum == gm_test_obj_sum(o), "%s: object %llu overwritten (id %llu)", where,
+          (unsigned long long)id, (unsigned long long)o->id);
 }
 
 #endif /* GM_TEST_H */

@@ -20,43 +20,16 @@
 
 #define NTHREADS 3
 #define SLOTS 64
-#define WORDS 8
 
-typedef struct obj {
-    uint64_t id;
-    uint64_t sum;
-    struct obj *link;
-    uint64_t payload[WORDS];
-} obj;
+typedef gm_test_obj obj;
 
 static obj *volatile g_global[NTHREADS];
 static _Atomic(obj *) g_mailbox[NTHREADS]; /* another thread's store lands here */
 static _Atomic int g_stop;
 static uint64_t g_seed;
 
-static uint64_t sum_of(const obj *o) {
-    uint64_t s = o->id * 0x9e3779b97f4a7c15ull;
-    for (int i = 0; i < WORDS; i++)
-        s = (s ^ o->payload[i]) * 0x100000001b3ull;
-    return s;
-}
-
-static obj *make(uint64_t id) {
-    obj *o = gm_new(obj);
-    CHECK(o, "allocation failed");
-    o->id = id;
-    for (int i = 0; i < WORDS; i++)
-        o->payload[i] = id * 31 + (uint64_t)i;
-    o->sum = sum_of(o);
-    return o;
-}
-
-static void verify(const obj *o, uint64_t id, const char *where) {
-    CHECK(o != NULL, "%s: lost object %llu", where, (unsigned long long)id);
-    CHECK(o->id == id && o->sum == sum_of(o), "%s: object %llu overwritten (id %llu)", where,
-          (unsigned long long)id, (unsigned long long)o->id);
-    CHECK(gm_size(o) >= sizeof(obj), "%s: object %llu was freed", where, (unsigned long long)id);
-}
+#define make gm_test_obj_make
+#define verify gm_test_obj_verify
 
 /* Spins a little so a cycle can progress while the pointer is in flight. */
 static void dawdle(gm_rng *r) {
@@ -182,11 +155,7 @@ static void *mutate(void *arg) {
 
 int main(int argc, char **argv) {
     (void)argc;
-    const char *debug = getenv("GOMEM_DEBUG");
-    if (!debug || !strstr(debug, "gccheckmark")) {
-        setenv("GOMEM_DEBUG", "gccheckmark=1", 1);
-        gm_test_execv("/proc/self/exe", argv);
-    }
+    gm_test_checkmark(argv);
     g_seed = gm_test_seed("test_gc_concurrent");
     gm_memstats before, after;
     gm_read_memstats(&before);

@@ -39,9 +39,9 @@ void gm_gc_set_stack_hooks(const gm_gc_stack_hooks *h) {
     stack_hooks = *h;
 }
 
-void gm_gc_stacks_scan(gm_thread *t, gm_scan_fn scan, void *ctx) {
+void gm_gc_stacks_scan(gm_thread *t, gm_scan_fn scan, void *ctx, gm_roots_pass pass) {
     if (stack_hooks.scan)
-        stack_hooks.scan(t, scan, ctx);
+        stack_hooks.scan(t, scan, ctx, pass);
 }
 
 void gm_gc_stacks_shrink(gm_thread *t) {
@@ -183,7 +183,7 @@ void gm_checkmark_verify(void) {
         gm_fatal("gccheckmark: out of memory saving %zu bytes of mark bits", bytes);
     gm_heap_for_each_span(checkmark_save, &st);
     gm_gcwork *w = gm_mark_root_work();
-    gm_roots_queue(w);
+    gm_roots_queue(w, GM_ROOTS_ALL);
     uint64_t b, o;
     gm_mark_drain_parallel(1, &b, &o);
     st.pos = 0;
@@ -307,7 +307,7 @@ static void run_cycle(bool forced) {
          * rescanned whole at the end), the world restarted. */
         atomic_store(&gm_black_bytes, 0);
         atomic_fetch_or(&gm_gc_pressure, GM_PRESSURE_BLACK);
-        gm_roots_enumerate(scan_root_now, w);
+        gm_roots_enumerate(scan_root_now, w, GM_ROOTS_FIRST);
         gm_roots_queue_extra(w);
         gm_start_world();
         gm_mutex_unlock(&gm_threads_lock);
@@ -321,7 +321,7 @@ static void run_cycle(bool forced) {
         gm_roots_collect_segments();
         /* World stopped: no allocation, no assist from here on. */
         atomic_fetch_and(&gm_gc_pressure, ~GM_PRESSURE_BLACK);
-        gm_roots_queue(w);
+        gm_roots_queue(w, GM_ROOTS_CHANGED);
         rescanned += gm_concurrent_rescan(w, true);
         mark_to_the_end(w, &marked, &objects);
         for (gm_thread *t = gm_threads; t; t = t->next)
@@ -330,7 +330,7 @@ static void run_cycle(bool forced) {
         marked += atomic_exchange(&gm_black_bytes, 0) + atomic_exchange(&gm_assist_bytes, 0);
     } else {
         t2 = gm_nanotime(), c2 = gm_thread_cputime();
-        gm_roots_queue(w);
+        gm_roots_queue(w, GM_ROOTS_ALL);
         mark_to_the_end(w, &marked, &objects);
         t3 = gm_nanotime(), c3 = gm_thread_cputime();
     }

@@ -96,8 +96,8 @@ void gm_mark_forget_workers(void);
  * range (world stopped); gm_roots_queue queues them all on w, with the
  * extra roots below. */
 void gm_roots_collect_segments(void);
-void gm_roots_enumerate(gm_scan_fn fn, void *ctx);
-void gm_roots_queue(gm_gcwork *w);
+void gm_roots_enumerate(gm_scan_fn fn, void *ctx, gm_roots_pass pass);
+void gm_roots_queue(gm_gcwork *w, gm_roots_pass pass);
 /* The roots that are not ranges: uncollectable objects and the root
  * scanners runtimes register (kindmark.c); gm_roots_queue includes them. */
 void gm_roots_queue_extra(gm_gcwork *w);
@@ -142,18 +142,18 @@ void gm_pacer_note_cpu(double fraction);
  * goroutine stacks and the calls do nothing.
  *   scan       world stopped: calls scan(lo, hi, ctx) for each range of
  *              thread t's parked goroutine stacks (and the memory that
- *              holds copy stacks' save areas);
+ *              holds copy stacks' save areas), for the pass (below);
  *   shrink     world stopped: releases unused pages of t's parked stacks;
  *   stats      resident and reserved bytes of goroutine stacks;
  *   fork_lock  takes (true) or releases the scheduler's locks for fork. */
 typedef struct gm_gc_stack_hooks {
-    void (*scan)(gm_thread *t, gm_scan_fn scan, void *ctx);
+    void (*scan)(gm_thread *t, gm_scan_fn scan, void *ctx, gm_roots_pass pass);
     void (*shrink)(gm_thread *t);
     void (*stats)(uint64_t *inuse, uint64_t *sys);
     void (*fork_lock)(bool lock);
 } gm_gc_stack_hooks;
 void gm_gc_set_stack_hooks(const gm_gc_stack_hooks *h);
-void gm_gc_stacks_scan(gm_thread *t, gm_scan_fn scan, void *ctx);
+void gm_gc_stacks_scan(gm_thread *t, gm_scan_fn scan, void *ctx, gm_roots_pass pass);
 void gm_gc_stacks_shrink(gm_thread *t);
 void gm_gc_stacks_stats(uint64_t *inuse, uint64_t *sys);
 

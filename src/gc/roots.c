@@ -68,7 +68,7 @@ void gm_roots_collect_segments(void) {
         gm_globals_bytes += segments[i].hi - segments[i].lo;
 }
 
-static void queue_thread(gm_thread *t, gm_scan_fn fn, void *ctx) {
+static void queue_thread(gm_thread *t, gm_scan_fn fn, void *ctx, gm_roots_pass pass) {
     /* A thread was either held in a blocking region (scanned from where it
      * entered it) or answered this stop (its stack pointer then).  Held
      * comes first: a held thread may still take a stop signal sent before
@@ -89,17 +89,17 @@ static void queue_thread(gm_thread *t, gm_scan_fn fn, void *ctx) {
                  (unsigned long)t->id, (int)t->tid, sp, t->stack_lo, t->stack_hi);
     fn((void *)lo, (void *)hi, ctx);
     if (t->sched)
-        gm_gc_stacks_scan(t, fn, ctx);
+        gm_gc_stacks_scan(t, fn, ctx, pass);
 }
 
-void gm_roots_enumerate(gm_scan_fn fn, void *ctx) {
+void gm_roots_enumerate(gm_scan_fn fn, void *ctx, gm_roots_pass pass) {
     for (size_t i = 0; i < nsegments; i++)
         fn((void *)segments[i].lo, (void *)segments[i].hi, ctx);
     gm_thread *self = gm_tls_thread;
     for (gm_thread *t = gm_threads; t; t = t->next) {
         if (t == self)
             continue; /* the collector's own thread is never registered */
-        queue_thread(t, fn, ctx);
+        queue_thread(t, fn, ctx, pass);
     }
     gm_mutex_lock(&roots_lock);
     for (size_t i = 0; i < nuser_roots; i++)
@@ -117,8 +117,8 @@ static void push_range(const void *lo, const void *hi, void *ctx) {
         gm_gcwork_push(ctx, (uintptr_t)lo, (uintptr_t)hi);
 }
 
-void gm_roots_queue(gm_gcwork *w) {
-    gm_roots_enumerate(push_range, w);
+void gm_roots_queue(gm_gcwork *w, gm_roots_pass pass) {
+    gm_roots_enumerate(push_range, w, pass);
     gm_roots_queue_extra(w);
 }
 

@@ -154,6 +154,8 @@ static gm_g *g_record(gm_task_sched *s, int kind) {
     g->timer_index = ~0u;
     gm_thread *lk = gm_task_lock(&s->lock); /* stats read kind under the lock */
     g->kind = (uint8_t)kind;
+    if (kind == GM_G_GROWABLE)
+        slab->ngrowable++;
     gm_task_unlock(&s->lock, lk);
     return g;
 }
@@ -245,11 +247,39 @@ void gm_sched_release_dead(gm_task_sched *s) {
 
 /* ------------------------------------------------------------- queues */
 
+GM_NOINLINE static void note_changed_slow(gm_task_sched *s, gm_g *g) {
+    if (s->gc_nchanged == s->gc_changed_cap) {
+        uint32_t cap = s->gc_changed_cap ? s->gc_changed_cap * 2 : 256;
+        gm_g **n = gm_os_alloc((size_t)cap * sizeof *n);
+        if (!n) {
+            s->gc_changed_overflow = true;
+            return;
+        }
+        if (s->gc_changed) {
+            memcpy(n, s->gc_changed, (size_t)s->gc_nchanged * sizeof *n);
+            gm_os_free(s->gc_changed, (size_t)s->gc_changed_cap * sizeof *n);
+        }
+        s->gc_changed = n;
+        s->gc_changed_cap = cap;
+    }
+    s->gc_changed[s->gc_nchanged++] = g;
+}
+
+/* Owner thread only: g ran or is queued to run, so its stack and record
+ * may differ from what the collector's first stop scanned. */
+GM_INLINE void note_changed(gm_task_sched *s, gm_g *g) {
+    if (GM_LIKELY(g->gc_changed))
+        return;
+    g->gc_changed = 1;
+    note_changed_slow(s, g);
+}
+
 GM_INLINE void runq_put(gm_task_sched *s, gm_g *g) {
     GM_ASSERT(g->status == GM_G_RUNNABLE || g->status == GM_G_NEW); /* only runnable g's queue */
     GM_ASSERT(g->sched == s);                                       /* never migrates */
     GM_ASSERT(!s->runq_tail == !s->runq_head);
     g->next = NULL;
+    note_changed(s, g);
     if (s->runq_tail)
         s->runq_tail->next = g;
     else
@@ -348,6 +378,7 @@ GM_INLINE void sched_jump(gm_task_sched *s, gm_thread *t, gm_g *cur, gm_g *next)
     s->cur = next;
     atomic_store_explicit(&s->running, next, memory_order_relaxed);
     atomic_store_explicit(&next->touched, 3, memory_order_relaxed);
+    note_changed(s, next);
     if (next->kind == GM_G_COPY) {
         t->stack_lo = s->shared_lo;
         t->stack_hi = s->shared_hi;
@@ -514,8 +545,37 @@ void gm_sudog_put(gm_task_sched *s, gm_select_sudog *ss) {
 /* g records are scanned a slab at a time (their args, save area and
  * bounce pointers are the roots; the rest are not heap pointers), so a
  * parked copy goroutine costs the collector no range of its own: its save
- * area is a scanned heap object, reached through its record. */
-GM_NO_SANITIZE void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx) {
+ * area is a scanned heap object, reached through its record.
+ *
+ * The final stop of a concurrent cycle (GM_ROOTS_CHANGED) scans only the
+ * records and stacks of the goroutines on the changed list (switched to or
+ * queued to run since the first stop, and the one running then) and those
+ * on the remote queue (readied by another thread, not yet queued here).
+ * Whatever writes a parked goroutine's stack or record (a channel partner
+ * delivering an element, a select's winner, a timer) makes it runnable, so
+ * one that stayed parked is as the first stop scanned it: 100,000 parked
+ * goroutines cost the final stop nothing.  A copy goroutine's save area is
+ * a heap object, covered by the heap's write tracking. */
+GM_NO_SANITIZE static void scan_g_stack(gm_task_sched *s, gm_g *g, gm_scan_fn scan, void *ctx) {
+    if (g == s->cur || g->status == GM_G_FREE || g->status == GM_G_DEAD || g->status == GM_G_NEW)
+        return;
+    if (g->kind == GM_G_GROWABLE) {
+        char *lo = (char *)g->sp - GM_STACK_REDZONE;
+        scan(lo < g->stack_lo ? g->stack_lo : lo, g->stack_hi, ctx);
+    } else if (s->shared_owner == g) {
+        char *lo = (char *)g->sp - GM_STACK_REDZONE;
+        scan(lo < s->shared_lo ? s->shared_lo : lo, s->shared_hi, ctx);
+    }
+}
+
+GM_NO_SANITIZE static void scan_changed(gm_task_sched *s, gm_g *g, gm_scan_fn scan, void *ctx) {
+    if (g->status == GM_G_FREE)
+        return;
+    scan(g, g + 1, ctx);
+    scan_g_stack(s, g, scan, ctx);
+}
+
+GM_NO_SANITIZE void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx, gm_roots_pass pass) {
     gm_task_sched *s = t->sched;
     if (!s)
         return;
@@ -524,21 +584,27 @@ GM_NO_SANITIZE void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx
         char *lo = (char *)m->sp - GM_STACK_REDZONE;
         scan(lo < m->stack_lo ? m->stack_lo : lo, m->stack_hi, ctx);
     }
+    if (pass == GM_ROOTS_CHANGED && !s->gc_changed_overflow) {
+        for (uint32_t i = 0; i < s->gc_nchanged; i++)
+            scan_changed(s, s->gc_changed[i], scan, ctx);
+        for (gm_g *g = atomic_load_explicit(&s->remote, memory_order_acquire); g; g = g->next)
+            scan_changed(s, g, scan, ctx);
+        if (s->shared_owner)
+            scan_g_stack(s, s->shared_owner, scan, ctx);
+        return;
+    }
     for (gm_g_slab *slab = s->slabs; slab; slab = slab->next) {
         scan(slab->gs, slab->gs + slab->used, ctx);
-        for (uint32_t i = 0; i < slab->used; i++) {
-            gm_g *g = &slab->gs[i];
-            if (g == s->cur || g->status == GM_G_FREE || g->status == GM_G_DEAD ||
-                g->status == GM_G_NEW)
-                continue;
-            if (g->kind == GM_G_GROWABLE) {
-                char *lo = (char *)g->sp - GM_STACK_REDZONE;
-                scan(lo < g->stack_lo ? g->stack_lo : lo, g->stack_hi, ctx);
-            } else if (s->shared_owner == g) {
-                char *lo = (char *)g->sp - GM_STACK_REDZONE;
-                scan(lo < s->shared_lo ? s->shared_lo : lo, s->shared_hi, ctx);
-            }
-        }
+        for (uint32_t i = 0; i < slab->used; i++)
+            scan_g_stack(s, &slab->gs[i], scan, ctx);
+    }
+    if (pass == GM_ROOTS_FIRST) { /* start a new changed list */
+        for (uint32_t i = 0; i < s->gc_nchanged; i++)
+            s->gc_changed[i]->gc_changed = 0;
+        s->gc_nchanged = 0;
+        s->gc_changed_overflow = false;
+        if (s->cur != m)
+            note_changed(s, s->cur); /* it runs on: its stack changes */
     }
 }
 
@@ -547,6 +613,8 @@ void gm_task_shrink_stacks(gm_thread *t) {
     if (!s)
         return;
     for (gm_g_slab *slab = s->slabs; slab; slab = slab->next) {
+        if (!slab->ngrowable)
+            continue; /* copy goroutines only: nothing to shrink */
         for (uint32_t i = 0; i < slab->used; i++) {
             gm_g *g = &slab->gs[i];
             if (g->kind != GM_G_GROWABLE || !g->stack_lo || g == s->cur)
@@ -573,6 +641,8 @@ void gm_task_stack_stats(uint64_t *inuse, uint64_t *sys) {
         gm_thread *lk2 = gm_task_lock(&s->lock);
         gm_g *run = atomic_load_explicit(&s->running, memory_order_relaxed);
         for (gm_g_slab *slab = s->slabs; slab; slab = slab->next) {
+            if (!slab->ngrowable)
+                continue;
             for (uint32_t i = 0; i < slab->n; i++) {
                 gm_g *g = &slab->gs[i];
                 if (g->kind != GM_G_GROWABLE || !g->stack_lo)
@@ -626,6 +696,8 @@ static void sched_free(gm_task_sched *s) {
         slab = next;
     }
     free(s->timers);
+    if (s->gc_changed)
+        gm_os_free(s->gc_changed, (size_t)s->gc_changed_cap * sizeof *s->gc_changed);
     s->thread->sched = NULL;
     gm_tls_sched = NULL;
     gm_os_free(s, sizeof *s);

@@ -93,7 +93,7 @@ struct gm_g {
     uint8_t status;
     uint8_t kind;          /* fixed for the record's life */
     _Atomic uint8_t touched; /* ran since: bit 0 last shrink, bit 1 last measure */
-    uint8_t pad0;
+    uint8_t gc_changed;      /* on sched.gc_changed: ran or queued since the first stop */
     uint32_t timer_index; /* in sched.timers while sleeping, else ~0 */
     union {
         struct { /* growable (and main, g0): [stack_lo, stack_hi) usable, guard below */
@@ -129,6 +129,8 @@ GM_INLINE gm_g *gm_sudog_g(gm_sudog *sg) {
 typedef struct gm_g_slab {
     struct gm_g_slab *next;
     uint32_t n, used;
+    uint32_t ngrowable; /* records of growable kind: the stack walks skip a slab without */
+    uint32_t pad;
     gm_g gs[];
 } gm_g_slab;
 
@@ -152,6 +154,12 @@ struct gm_task_sched {
     size_t default_max;   /* GOMEM_STACK_MAX */
     int default_kind;     /* GOMEM_STACK */
     gm_g_slab *slabs;
+    /* The goroutines that ran or were queued to run since the collector's
+     * first stop (gm_task_scan_stacks), each once (its gc_changed set);
+     * overflow: the list could not grow, the final stop scans them all. */
+    gm_g **gc_changed;
+    uint32_t gc_nchanged, gc_changed_cap;
+    bool gc_changed_overflow;
     gm_mutex lock;        /* slabs list and g stack fields, for stats readers */
     gm_select_sudog *free_sudogs;
     /* Copy stacks (lazily set up by the first copy goroutine). */
@@ -228,7 +236,7 @@ void gm_task_init(void);
 
 /* sched.c: the hooks gm_task_init registers (gm.h's thread hooks and gc.h's
  * stack hooks say when each is called). */
-void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx);
+void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx, gm_roots_pass pass);
 void gm_task_shrink_stacks(gm_thread *t);
 void gm_task_stack_stats(uint64_t *inuse, uint64_t *sys);
 void gm_task_thread_exit(gm_thread *t);
