@@ -44,6 +44,11 @@ void gm_gc_stacks_scan(gm_thread *t, gm_scan_fn scan, void *ctx, gm_roots_pass p
         stack_hooks.scan(t, scan, ctx, pass);
 }
 
+void gm_gc_stacks_scan_records(gm_scan_fn scan, void *ctx) {
+    if (stack_hooks.records)
+        stack_hooks.records(scan, ctx);
+}
+
 void gm_gc_stacks_shrink(gm_thread *t) {
     if (stack_hooks.shrink)
         stack_hooks.shrink(t);
@@ -313,6 +318,7 @@ static void run_cycle(bool forced) {
         gm_mutex_unlock(&gm_threads_lock);
         t2 = gm_nanotime(), c2 = gm_thread_cputime();
         stop1_ns = t2 - ts1;
+        gm_gc_stacks_scan_records(scan_root_now, w); /* left out of the stop */
         mark_concurrently(w, &marked, &objects, &rescanned);
         /* Mark termination: the roots again, the pages written since the
          * last round, and everything they reach. */

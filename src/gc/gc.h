@@ -143,17 +143,24 @@ void gm_pacer_note_cpu(double fraction);
  *   scan       world stopped: calls scan(lo, hi, ctx) for each range of
  *              thread t's parked goroutine stacks (and the memory that
  *              holds copy stacks' save areas), for the pass (below);
+ *   records    world running, between the stops of a concurrent cycle:
+ *              calls scan on every scheduler's goroutine records, which
+ *              the first stop's scan leaves out (GM_ROOTS_FIRST): a record
+ *              that changes after that stop belongs to a goroutine the
+ *              final stop rescans, the others read as the stop left them;
  *   shrink     world stopped: releases unused pages of t's parked stacks;
  *   stats      resident and reserved bytes of goroutine stacks;
  *   fork_lock  takes (true) or releases the scheduler's locks for fork. */
 typedef struct gm_gc_stack_hooks {
     void (*scan)(gm_thread *t, gm_scan_fn scan, void *ctx, gm_roots_pass pass);
+    void (*records)(gm_scan_fn scan, void *ctx);
     void (*shrink)(gm_thread *t);
     void (*stats)(uint64_t *inuse, uint64_t *sys);
     void (*fork_lock)(bool lock);
 } gm_gc_stack_hooks;
 void gm_gc_set_stack_hooks(const gm_gc_stack_hooks *h);
 void gm_gc_stacks_scan(gm_thread *t, gm_scan_fn scan, void *ctx, gm_roots_pass pass);
+void gm_gc_stacks_scan_records(gm_scan_fn scan, void *ctx);
 void gm_gc_stacks_shrink(gm_thread *t);
 void gm_gc_stacks_stats(uint64_t *inuse, uint64_t *sys);
 

@@ -57,6 +57,7 @@ void gm_task_init(void) {
     gm_thread_add_hooks(NULL, gm_task_thread_exit);
     static const gm_gc_stack_hooks hooks = {
         .scan = gm_task_scan_stacks,
+        .records = gm_task_scan_records,
         .shrink = gm_task_shrink_stacks,
         .stats = gm_task_stack_stats,
         .fork_lock = gm_task_fork_lock,
@@ -247,13 +248,21 @@ void gm_sched_release_dead(gm_task_sched *s) {
 
 /* ------------------------------------------------------------- queues */
 
+/* In a no-stop region: a stop signal taken between setting the flag and
+ * appending (or mid-way through the append) would show the final stop a
+ * flagged goroutine missing from the list, or a count ahead of its
+ * entries. */
 GM_NOINLINE static void note_changed_slow(gm_task_sched *s, gm_g *g) {
+    gm_thread *t = gm_tls_thread;
+    if (t)
+        gm_nostop_enter(t);
+    g->gc_changed = 1;
     if (s->gc_nchanged == s->gc_changed_cap) {
         uint32_t cap = s->gc_changed_cap ? s->gc_changed_cap * 2 : 256;
         gm_g **n = gm_os_alloc((size_t)cap * sizeof *n);
         if (!n) {
             s->gc_changed_overflow = true;
-            return;
+            goto out;
         }
         if (s->gc_changed) {
             memcpy(n, s->gc_changed, (size_t)s->gc_nchanged * sizeof *n);
@@ -262,7 +271,11 @@ GM_NOINLINE static void note_changed_slow(gm_task_sched *s, gm_g *g) {
         s->gc_changed = n;
         s->gc_changed_cap = cap;
     }
-    s->gc_changed[s->gc_nchanged++] = g;
+    s->gc_changed[s->gc_nchanged] = g;
+    s->gc_nchanged++;
+out:
+    if (t)
+        gm_nostop_exit(t);
 }
 
 /* Owner thread only: g ran or is queued to run, so its stack and record
@@ -270,7 +283,6 @@ GM_NOINLINE static void note_changed_slow(gm_task_sched *s, gm_g *g) {
 GM_INLINE void note_changed(gm_task_sched *s, gm_g *g) {
     if (GM_LIKELY(g->gc_changed))
         return;
-    g->gc_changed = 1;
     note_changed_slow(s, g);
 }
 
@@ -594,10 +606,16 @@ GM_NO_SANITIZE void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx
         return;
     }
     for (gm_g_slab *slab = s->slabs; slab; slab = slab->next) {
-        scan(slab->gs, slab->gs + slab->used, ctx);
+        if (pass != GM_ROOTS_FIRST) /* the first stop leaves them to gm_task_scan_records */
+            scan(slab->gs, slab->gs + slab->used, ctx);
+        if (!slab->ngrowable)
+            continue; /* copy goroutines: their bytes are in save areas */
         for (uint32_t i = 0; i < slab->used; i++)
-            scan_g_stack(s, &slab->gs[i], scan, ctx);
+            if (slab->gs[i].kind == GM_G_GROWABLE)
+                scan_g_stack(s, &slab->gs[i], scan, ctx);
     }
+    if (s->shared_owner) /* the copy goroutine whose frames are on the shared stack */
+        scan_g_stack(s, s->shared_owner, scan, ctx);
     if (pass == GM_ROOTS_FIRST) { /* start a new changed list */
         for (uint32_t i = 0; i < s->gc_nchanged; i++)
             s->gc_changed[i]->gc_changed = 0;
@@ -606,6 +624,26 @@ GM_NO_SANITIZE void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx
         if (s->cur != m)
             note_changed(s, s->cur); /* it runs on: its stack changes */
     }
+}
+
+/* While the world runs (a concurrent cycle, after its first stop).  The
+ * schedulers' list lock keeps every scheduler, and so its slabs, alive
+ * (sched_free unlinks under it before it frees); a slab list only grows at
+ * its head, and a slab's used count only grows: a record added meanwhile
+ * is a new goroutine, queued to run, so on the changed list.  The records
+ * are read while their goroutines run: conservatively, word by word. */
+GM_NO_SANITIZE void gm_task_scan_records(gm_scan_fn scan, void *ctx) {
+    gm_thread *lk = gm_task_lock(&gm_scheds_lock);
+    for (gm_task_sched *s = gm_scheds; s; s = s->all_next) {
+        gm_thread *lk2 = gm_task_lock(&s->lock);
+        gm_g_slab *slab = s->slabs;
+        gm_task_unlock(&s->lock, lk2);
+        for (; slab; slab = slab->next) {
+            uint32_t used = __atomic_load_n(&slab->used, __ATOMIC_RELAXED);
+            scan(slab->gs, slab->gs + used, ctx);
+        }
+    }
+    gm_task_unlock(&gm_scheds_lock, lk);
 }
 
 void gm_task_shrink_stacks(gm_thread *t) {

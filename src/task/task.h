@@ -237,6 +237,7 @@ void gm_task_init(void);
 /* sched.c: the hooks gm_task_init registers (gm.h's thread hooks and gc.h's
  * stack hooks say when each is called). */
 void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx, gm_roots_pass pass);
+void gm_task_scan_records(gm_scan_fn scan, void *ctx);
 void gm_task_shrink_stacks(gm_thread *t);
 void gm_task_stack_stats(uint64_t *inuse, uint64_t *sys);
 void gm_task_thread_exit(gm_thread *t);
