@@ -84,6 +84,7 @@ typedef struct gm_span {
     bool needzero;       /* memory may be dirty: zero objects on allocation */
     bool scavenged;      /* free span whose pages went back to the OS */
     _Atomic bool cached; /* owned by an mcache (set under the mcentral lock) */
+    bool kept_empty;     /* emptied by gm_free, kept on its mcentral (gm_heap_kept_empty) */
     _Atomic uint16_t freeindex;
     _Atomic uint16_t nalloc; /* allocated slots at the last reset/uncache/sweep */
     uint64_t alloc_cache;
@@ -274,6 +275,19 @@ void gm_mcentral_uncache_span(gm_mcentral *c, gm_span *s);
 /* A gm_free made the first pending free of an uncached span. */
 void gm_mcentral_span_freed(gm_mcentral *c, gm_span *s);
 
+/* Bytes of spans that gm_free emptied and their mcentral kept for reuse
+ * instead of freeing them to the page heap (mcentral.c), at most
+ * GM_KEPT_EMPTY_MAX; a kept span leaves the count when it is cached again
+ * or freed (a sweep frees it if it is still empty at the next cycle). */
+#define GM_KEPT_EMPTY_MAX ((uint64_t)64 << 20)
+extern _Atomic uint64_t gm_heap_kept_empty;
+GM_INLINE void gm_span_unkeep(gm_span *s) {
+    if (s->kept_empty) {
+        s->kept_empty = false;
+        atomic_fetch_sub_explicit(&gm_heap_kept_empty, s->npages << GM_PAGE_SHIFT, memory_order_relaxed);
+    }
+}
+
 /* List helpers (sentinel-based doubly linked lists). */
 GM_INLINE void gm_list_init(gm_span *head) { head->next = head->prev = head; }
 GM_INLINE bool gm_list_empty(const gm_span *head) { return head->next == head; }
@@ -356,7 +370,7 @@ void gm_sample_capture(gm_mcache *mc);
 /* The start addresses of the functions that a program's allocating call
  * can have last on the stack (the public calls, and the slow paths they
  * may tail-call), where the profile cuts the allocator's own frames off. */
-#define GM_ALLOC_ENTRY_POINTS 6
+#define GM_ALLOC_ENTRY_POINTS 7
 void gm_alloc_entry_points(uintptr_t out[GM_ALLOC_ENTRY_POINTS]);
 /* Records the sample whose stack mc holds (inside the no-stop region). */
 void gm_sample_record(gm_mcache *mc, gm_span *s, void *p, size_t size);

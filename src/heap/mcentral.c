@@ -17,6 +17,7 @@
 #include "heap/kinds.h"
 
 gm_mcentral gm_central[GM_ALL_SPAN_CLASSES];
+_Atomic uint64_t gm_heap_kept_empty;
 
 void gm_mcentral_init(void) {
     for (int i = 0; i < GM_ALL_SPAN_CLASSES; i++) {
@@ -116,6 +117,7 @@ static gm_span *cache_span(gm_mcentral *c) {
     s->cached = true;
     return s;
 have:
+    gm_span_unkeep(s);
     s->cached = true;
     gm_mutex_unlock(&c->lock);
     return s;
@@ -149,12 +151,28 @@ static void span_freed(gm_mcentral *c, gm_span *s) {
     }
     uint32_t nfreed = atomic_load_explicit(&s->nfreed, memory_order_acquire);
     if (nfreed >= s->nalloc && !gm_gc_marking()) { /* no span is freed while marking runs */
-        /* Every object freed: the pages go back to the page heap. */
+        /* Every object freed: the span is kept for reuse while the kept
+         * bytes stay under GM_KEPT_EMPTY_MAX (a program that frees a batch
+         * and allocates the next of the same size then never goes to the
+         * page heap, its lock, a new span record and fresh pages); else
+         * the pages go back to the page heap. */
         gm_list_remove(s);
         s->list = GM_LIST_NONE;
         gm_mutex_unlock(&c->lock);
         gm_span_apply_frees(s);
         if (gm_span_count_alloc(s) == 0) {
+            uint64_t bytes = s->npages << GM_PAGE_SHIFT;
+            if (!s->specials && atomic_fetch_add_explicit(&gm_heap_kept_empty, bytes, memory_order_relaxed) +
+                                        bytes <= GM_KEPT_EMPTY_MAX) {
+                s->kept_empty = true;
+                s->nalloc = 0;
+                gm_mutex_lock(&c->lock);
+                push(c, s, true, gm_heap_swept_set());
+                gm_mutex_unlock(&c->lock);
+                return;
+            }
+            if (!s->specials)
+                atomic_fetch_sub_explicit(&gm_heap_kept_empty, bytes, memory_order_relaxed);
             gm_heap_free_span(s);
             return;
         }

@@ -348,6 +348,7 @@ gm_span *gm_heap_alloc_span(size_t npages, uint8_t spanclass) {
 void gm_heap_free_span(gm_span *s) {
     GM_ASSERT(atomic_load_explicit(&s->state, memory_order_relaxed) == GM_SPAN_INUSE);
     GM_ASSERT(s->list == GM_LIST_NONE && !s->cached && !s->specials);
+    gm_span_unkeep(s);
     gm_tiny_bounds_free(s);
     gm_mutex_lock(&gm_heap.lock);
     size_t bytes = s->npages << GM_PAGE_SHIFT;
