@@ -48,9 +48,17 @@ GM_API void gm_trace_mark(gm_tracer *tracer, const void *p) {
         gm_mark_value((gm_gcwork *)tracer, v);
 }
 
+/* A range in the heap (spans are not freed while marking runs) is queued;
+ * any other range is scanned now: a root scanner's ranges are the
+ * program's memory, which it may free or unmap once the world restarts
+ * (ECL's thread environments: a concurrent drain of a queued one faulted). */
 GM_API void gm_trace_range(gm_tracer *tracer, const void *lo, const void *hi) {
-    if ((uintptr_t)hi > (uintptr_t)lo)
+    if ((uintptr_t)hi <= (uintptr_t)lo)
+        return;
+    if (gm_heap_owns((uintptr_t)lo))
         gm_gcwork_push((gm_gcwork *)tracer, (uintptr_t)lo, (uintptr_t)hi);
+    else
+        gm_scan_now((gm_gcwork *)tracer, (uintptr_t)lo, (uintptr_t)hi);
 }
 
 /* ---------------------------------------------------- uncollectable roots */
