@@ -73,8 +73,13 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
     }
     GM_ASSERT(live <= s->nelems);
     /* nfreed may lag the bits it counts: gm_free sets a free bit before it
-     * adds to nfreed, so no assertion relates the two here. */
-    atomic_fetch_sub_explicit(&s->nfreed, applied, memory_order_acq_rel);
+     * adds to nfreed, so no assertion relates the two here.  What is left
+     * is not zero while a thread has set bits taken here and not added
+     * them yet (a live object's free bit set after this sweep read its
+     * word keeps the span in use anyway): that thread still writes the
+     * record, so the span is not freed under it, and stays on its list,
+     * empty, until it is used or swept again. */
+    uint32_t left = atomic_fetch_sub_explicit(&s->nfreed, applied, memory_order_acq_rel) - applied;
     s->nalloc = (uint16_t)live;
     GM_ASSERT(gm_span_count_alloc(s) == live); /* the bitmap agrees with the count */
     if (reclaimed || applied)
@@ -90,7 +95,7 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
     }
     atomic_fetch_add_explicit(&gm_swept_spans, 1, memory_order_relaxed);
     atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
-    if (freed_span && live == 0 && !__atomic_load_n(&s->specials, __ATOMIC_ACQUIRE)) {
+    if (freed_span && live == 0 && left == 0 && !__atomic_load_n(&s->specials, __ATOMIC_ACQUIRE)) {
         gm_heap_free_span(s);
         *freed_span = true;
     }

@@ -90,6 +90,11 @@ typedef struct gm_span {
     uint64_t alloc_cache;
     _Atomic uint32_t sweepgen;
     _Atomic uint32_t nfreed; /* free_bits set and not applied yet */
+    /* Bumped (under the mcentral lock) when span_freed takes the span to
+     * free it, never cleared, not even when the record is reused: a thread
+     * that read it while its objects were live in the span tells, under
+     * that lock, whether the record still holds the same span. */
+    _Atomic uint32_t incarnation;
     _Atomic uint64_t *alloc_bits;
     _Atomic uint64_t *free_bits;
     _Atomic uint8_t *mark_bytes;
@@ -272,8 +277,9 @@ void gm_mcentral_init(void);
 
 gm_span *gm_mcentral_cache_span(gm_mcentral *c);
 void gm_mcentral_uncache_span(gm_mcentral *c, gm_span *s);
-/* A gm_free made the first pending free of an uncached span. */
-void gm_mcentral_span_freed(gm_mcentral *c, gm_span *s);
+/* A gm_free made the first pending free of an uncached span, or its last
+ * one; incarnation is s->incarnation, read before the frees were published. */
+void gm_mcentral_span_freed(gm_mcentral *c, gm_span *s, uint32_t incarnation);
 
 /* Bytes of spans that gm_free emptied and their mcentral kept for reuse
  * instead of freeing them to the page heap (mcentral.c), at most

@@ -392,16 +392,13 @@ static gm_span *object_of(void *p, const char *what, uintptr_t *idx_out, size_t 
     return s;
 }
 
-static void free_large(gm_span *s) {
-    size_t bytes = s->npages << GM_PAGE_SHIFT;
+/* taken: gm_free took the span off the large set; it goes now. */
+static void free_large(gm_span *s, size_t bytes, bool taken) {
     atomic_fetch_add_explicit(&gm_hstats.large_free, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&gm_hstats.large_free_bytes, bytes, memory_order_relaxed);
     atomic_fetch_add_explicit(&gm_hstats.bytes_freed, bytes, memory_order_relaxed);
     atomic_fetch_sub_explicit(&gm_hstats.heap_live, bytes, memory_order_relaxed);
-    /* While marking runs no span is freed (markers cache span records); the
-     * next sweep frees it by its free bit.  Else, unless the sweeper holds
-     * it (it then sees the free bit), it goes now. */
-    if (!gm_gc_marking() && gm_large_remove(s))
+    if (taken)
         gm_heap_free_span(s);
 }
 
@@ -456,11 +453,18 @@ GM_API void gm_free(void *p) {
         gm_heap_prof.freed(s, (uintptr_t)p);
     uint64_t bit = 1ull << (idx & 63);
     if (gm_spanclass_sizeclass(s->spanclass) == 0) {
+        /* While marking runs no span is freed (markers cache span records);
+         * the next sweep frees it by its free bit.  Else, unless the sweeper
+         * holds it (it then sees the free bit), it goes now.  Taken off the
+         * large set before the bit is set: after, a sweeper holding the span
+         * may free it, and its record may hold another span by then. */
+        size_t elemsize = s->elemsize;
+        bool taken = !gm_gc_marking() && gm_large_remove(s);
         uint64_t old = atomic_fetch_or_explicit(&s->free_bits[0], bit, memory_order_acq_rel);
         if (old & bit)
-            gm_fatal("gm_free(%p): double free of the %zu-byte object", p, (size_t)s->elemsize);
+            gm_fatal("gm_free(%p): double free of the %zu-byte object", p, elemsize);
         atomic_fetch_add_explicit(&s->nfreed, 1, memory_order_relaxed);
-        free_large(s);
+        free_large(s, elemsize, taken);
         gm_nostop_exit(t);
         return;
     }

@@ -104,6 +104,22 @@ void gm_mcache_publish_frees(gm_mcache *mc) {
     if (gm_span_of(first) != s)
         gm_fatal("gm_free(%p): the object's span was collected before the free took effect (the "
                  "object was unreachable to the collector while it was still in use)", (void *)first);
+    /* Read while the objects are still allocated, when nobody can free the
+     * span.  Once their free bits are set, a sweeper that applies them may
+     * free it, and once they are counted in nfreed, so may another thread
+     * that publishes the span's last frees; its record may then be reused
+     * for another span.  Only what was read here is used below, and the
+     * mcentral checks the incarnation under its lock before anything else.
+     * A span not swept yet is left to the sweeper, which files it by its
+     * free slots: the mcentral could not tell whether the sweeper had freed
+     * it meanwhile.  (Publishing runs inside a no-stop region or with the
+     * world stopped, so no cycle ends and sweepgen holds till the end.) */
+    uint16_t nalloc = atomic_load_explicit(&s->nalloc, memory_order_relaxed);
+    bool cached = atomic_load_explicit(&s->cached, memory_order_acquire);
+    bool swept = atomic_load_explicit(&s->sweepgen, memory_order_acquire) ==
+                 atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire);
+    uint32_t incarnation = atomic_load_explicit(&s->incarnation, memory_order_relaxed);
+    gm_mcentral *home = gm_span_home(s);
     uint64_t old = atomic_fetch_or_explicit(&s->free_bits[w], mask, memory_order_acq_rel);
     if (old & mask) {
         unsigned bit = (unsigned)__builtin_ctzll(old & mask);
@@ -111,14 +127,10 @@ void gm_mcache_publish_frees(gm_mcache *mc) {
                  (void *)(s->base + (uintptr_t)(w * 64 + bit) * s->elemsize), (size_t)s->elemsize);
     }
     uint32_t n = (uint32_t)__builtin_popcountll(mask);
-    uint16_t nalloc = atomic_load_explicit(&s->nalloc, memory_order_relaxed);
-    bool cached = atomic_load_explicit(&s->cached, memory_order_acquire);
-    /* After this add another thread may free the span (its last object
-     * freed): only what was read before is used below, and the mcentral
-     * checks the span again under its lock. */
+    /* The sweeper does not free the span before this add (sweep.c). */
     uint32_t total = atomic_fetch_add_explicit(&s->nfreed, n, memory_order_acq_rel) + n;
-    if (!cached && (total == n || total >= nalloc))
-        gm_mcentral_span_freed(gm_span_home(s), s);
+    if (!cached && swept && (total == n || total >= nalloc))
+        gm_mcentral_span_freed(home, s, incarnation);
 }
 
 static void *refill(gm_mcache *mc, uint8_t sc) {

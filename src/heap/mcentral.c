@@ -132,17 +132,25 @@ void gm_mcentral_uncache_span(gm_mcentral *c, gm_span *s) {
     gm_mutex_unlock(&c->lock);
 }
 
-static void span_freed(gm_mcentral *c, gm_span *s);
+static void span_freed(gm_mcentral *c, gm_span *s, uint32_t incarnation);
 
-void gm_mcentral_span_freed(gm_mcentral *c, gm_span *s) {
+void gm_mcentral_span_freed(gm_mcentral *c, gm_span *s, uint32_t incarnation) {
     gm_forkgate_enter();
-    span_freed(c, s);
+    span_freed(c, s, incarnation);
     gm_forkgate_exit();
 }
 
-static void span_freed(gm_mcentral *c, gm_span *s) {
+/* The caller's frees are published already, so another thread that
+ * published the span's last ones may have freed it meanwhile (below), and
+ * its record may hold another span by now, or be cleared for one (span.c):
+ * nothing of it but incarnation is read until incarnation shows it is
+ * still the caller's span.  Then it cannot be freed while the lock is held
+ * (the sweeper does not hold it: the caller saw it swept, and nothing is
+ * swept twice in one cycle). */
+static void span_freed(gm_mcentral *c, gm_span *s, uint32_t incarnation) {
     gm_mutex_lock(&c->lock);
-    if (s->cached || s->list == GM_LIST_NONE || s->spanclass != c->spanclass ||
+    if (atomic_load_explicit(&s->incarnation, memory_order_relaxed) != incarnation || s->cached ||
+        s->list == GM_LIST_NONE || s->spanclass != c->spanclass ||
         atomic_load_explicit(&s->state, memory_order_acquire) != GM_SPAN_INUSE ||
         atomic_load_explicit(&s->sweepgen, memory_order_acquire) !=
             atomic_load_explicit(&gm_heap.sweepgen, memory_order_acquire)) {
@@ -151,13 +159,15 @@ static void span_freed(gm_mcentral *c, gm_span *s) {
     }
     uint32_t nfreed = atomic_load_explicit(&s->nfreed, memory_order_acquire);
     if (nfreed >= s->nalloc && !gm_gc_marking()) { /* no span is freed while marking runs */
-        /* Every object freed: the span is kept for reuse while the kept
-         * bytes stay under GM_KEPT_EMPTY_MAX (a program that frees a batch
-         * and allocates the next of the same size then never goes to the
-         * page heap, its lock, a new span record and fresh pages); else
-         * the pages go back to the page heap. */
+        /* Every object freed: a new incarnation first, for the threads that
+         * wait for the lock to do the same.  The span is kept for reuse
+         * while the kept bytes stay under GM_KEPT_EMPTY_MAX (a program that
+         * frees a batch and allocates the next of the same size then never
+         * goes to the page heap, its lock, a new span record and fresh
+         * pages); else the pages go back to the page heap. */
         gm_list_remove(s);
         s->list = GM_LIST_NONE;
+        atomic_fetch_add_explicit(&s->incarnation, 1, memory_order_relaxed);
         gm_mutex_unlock(&c->lock);
         gm_span_apply_frees(s);
         if (gm_span_count_alloc(s) == 0) {

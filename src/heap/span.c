@@ -45,10 +45,14 @@ gm_span *gm_span_record_alloc(uint16_t nwords) {
     /* Cleared around state, which is DEAD already (a new chunk is zero, a
      * freed record was marked DEAD): concurrent marking may be reading a
      * stale arena-index entry's state right now, and rejects it by that
-     * byte alone. */
-    size_t at = offsetof(gm_span, state);
+     * byte alone.  And around incarnation, which a thread late to publish
+     * frees into the record's last span may be reading (mcentral.c's
+     * span_freed): it must differ from what that thread saw. */
+    size_t at = offsetof(gm_span, state), inc = offsetof(gm_span, incarnation);
+    _Static_assert(offsetof(gm_span, state) < offsetof(gm_span, incarnation), "state first");
     memset(s, 0, at);
-    memset((char *)s + at + sizeof s->state, 0, size - at - sizeof s->state);
+    memset((char *)s + at + sizeof s->state, 0, inc - at - sizeof s->state);
+    memset((char *)s + inc + sizeof s->incarnation, 0, size - inc - sizeof s->incarnation);
     GM_ASSERT(atomic_load_explicit(&s->state, memory_order_relaxed) == GM_SPAN_DEAD);
     s->nwords = nwords;
     _Atomic uint64_t *bits = (_Atomic uint64_t *)(s + 1);
