@@ -238,6 +238,9 @@ void gm_task_init(void);
  * stack hooks say when each is called). */
 void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx, gm_roots_pass pass);
 void gm_task_scan_records(gm_scan_fn scan, void *ctx);
+/* gcscan.c: puts g on s's changed list (g->gc_changed not set yet; owner
+ * thread, or the collector with the world stopped). */
+void gm_task_note_changed_slow(gm_task_sched *s, gm_g *g);
 void gm_task_shrink_stacks(gm_thread *t);
 void gm_task_stack_stats(uint64_t *inuse, uint64_t *sys);
 void gm_task_thread_exit(gm_thread *t);
