@@ -303,9 +303,6 @@ GM_INLINE void gm_list_push(gm_span *head, gm_span *s) {
     head->next->prev = s;
     head->next = s;
 }
-GM_INLINE void gm_list_push_tail(gm_span *head, gm_span *s) {
-    gm_list_push(head->prev, s);
-}
 GM_INLINE void gm_list_remove(gm_span *s) {
     s->prev->next = s->next;
     s->next->prev = s->prev;
