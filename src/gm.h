@@ -141,13 +141,16 @@ uint64_t gm_os_address_space_limit(void);
  * gm_dirty_collect calls fn on each run of pages in [lo, hi) (which must
  * be registered) written since they were last re-protected, re-protects
  * them if reprotect (else they stay written), and returns their bytes (fn
- * may be NULL: just count or reset). */
+ * may be NULL: just count or reset); gm_dirty_release removes the
+ * protection from [lo, hi) (every page there then reads as written), so
+ * that writes between cycles take no fault. */
 void gm_dirty_init(const char *refused);
 bool gm_dirty_available(void);
 const char *gm_dirty_unavailable_reason(void);
 bool gm_dirty_register(void *p, size_t size);
 uint64_t gm_dirty_collect(uintptr_t lo, uintptr_t hi, bool reprotect,
                           void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx);
+void gm_dirty_release(uintptr_t lo, uintptr_t hi);
 
 /* Signals for the upper layers (src/os/signal.c).  gm_os_on_segv installs
  * a SIGSEGV handler that runs on the alternate signal stack and calls fn

@@ -386,6 +386,8 @@ static void run_cycle(bool forced) {
     tc.concurrent = concurrent;
     tc.rescanned = rescanned;
     gm_mutex_unlock(&gm_gc_lock);
+    if (concurrent)
+        gm_concurrent_release();
     atomic_fetch_and(&gm_gc_pressure, ~GM_PRESSURE_WAIT);
     atomic_fetch_add(&gm_gc_cycles_done, 1);
     gm_note_notify_all(&done_note);

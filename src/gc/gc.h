@@ -233,9 +233,13 @@ void gm_checkmark_verify(void);
  * cycle's first stop); gm_concurrent_rescan queues, for each heap page
  * written since the last reset or non-final rescan, the parts of the
  * marked scan objects that lie on it, and returns the bytes of written
- * pages (final: in the last stop, which leaves the pages written).  Both
- * are no-ops where tracking is unavailable. */
+ * pages (final: in the last stop, which leaves the pages written).
+ * gm_concurrent_release removes the protection once marking is over, so
+ * that the program's writes between cycles take no fault (the next reset
+ * protects every page again).  All are no-ops where tracking is
+ * unavailable. */
 void gm_concurrent_reset(void);
+void gm_concurrent_release(void);
 uint64_t gm_concurrent_rescan(gm_gcwork *w, bool final);
 
 #endif

@@ -35,6 +35,7 @@
 #define GM_UFFD_FEATURE_WP_UNPOPULATED (1ull << 13)
 #define GM_UFFD_FEATURE_WP_ASYNC (1ull << 15)
 #define GM_UFFDIO_REGISTER_MODE_WP (1ull << 1)
+#define GM_UFFDIO_WRITEPROTECT_MODE_DONTWAKE (1ull << 1)
 
 struct gm_uffdio_api {
     uint64_t api, features, ioctls;
@@ -43,7 +44,11 @@ struct gm_uffdio_register {
     uint64_t start, len, mode, ioctls;
 };
 #define GM_UFFDIO_API _IOWR(0xAA, 0x3F, struct gm_uffdio_api)
+struct gm_uffdio_writeprotect {
+    uint64_t start, len, mode;
+};
 #define GM_UFFDIO_REGISTER _IOWR(0xAA, 0x00, struct gm_uffdio_register)
+#define GM_UFFDIO_WRITEPROTECT _IOWR(0xAA, 0x06, struct gm_uffdio_writeprotect)
 
 /* PAGEMAP_SCAN (include/uapi/linux/fs.h) */
 #define GM_PM_SCAN_WP_MATCHING (1ull << 0)
@@ -76,6 +81,20 @@ bool gm_dirty_register(void *p, size_t size) {
         return false;
     struct gm_uffdio_register reg = {(uint64_t)(uintptr_t)p, size, GM_UFFDIO_REGISTER_MODE_WP, 0};
     return ioctl(uffd, GM_UFFDIO_REGISTER, &reg) == 0;
+}
+
+void gm_dirty_release(uintptr_t lo, uintptr_t hi) {
+    /* Mode 0 removes the protection; DONTWAKE: nobody waits on an
+     * asynchronous fault. */
+    struct gm_uffdio_writeprotect wp = {lo, hi - lo, GM_UFFDIO_WRITEPROTECT_MODE_DONTWAKE};
+    while (ioctl(uffd, GM_UFFDIO_WRITEPROTECT, &wp) != 0) {
+        if (errno == EINTR || errno == EAGAIN)
+            continue;
+        /* Harmless to stop here: pages left protected cost a fault each. */
+        gm_print("gomem: unprotecting [%p, %p) failed (errno %d); writes there take a fault until the next cycle\n",
+                (void *)lo, (void *)hi, errno);
+        return;
+    }
 }
 
 /* One PAGEMAP_SCAN call over [lo, hi): written pages, re-protected. */
