@@ -6,7 +6,7 @@ Usage: bench/scaling.py [--build DIR] [--threads 1,2,4,8,16] [--live-mb 256]
                         [--batch 1048576] [--repeat 3] [--out FILE]
 
 Two measurements per thread count T, each program run --repeat times under
-bench/bench.py's runner (medians):
+bench/runner.py, the benchmarks' runner (medians):
 
   marking     bench/markheap.c / go/markheap.go: forced collections of a
               live binary tree of --live-mb MB; the median collection time.
@@ -34,7 +34,9 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True
-import bench  # noqa: E402
+import figures  # noqa: E402
+import report  # noqa: E402
+import runner  # noqa: E402
 
 THREAD_ENV = {"gomem": "GOMEM_PROCS", "bdwgc": "GC_MARKERS", "go": "GOMAXPROCS"}
 
@@ -49,9 +51,9 @@ def run(build, logdir, peer, prog, args, threads, repeat, measure):
     for i in range(repeat):
         stem = os.path.join(logdir, "scaling-%s-%s-%d-%d" % (prog, peer, threads, i))
         print("  %s %s, %d threads, run %d/%d" % (prog, peer, threads, i + 1, repeat), file=sys.stderr)
-        r = bench.run_child([exe] + [str(a) for a in args], env, stem + ".out", stem + ".err",
+        r = runner.run_child([exe] + [str(a) for a in args], env, stem + ".out", stem + ".err",
                             timeout=600, measure=measure)
-        err = bench.check_status(r)
+        err = runner.check_status(r)
         if err:
             return None, err
         outs.append(r["out"])
@@ -61,7 +63,7 @@ def run(build, logdir, peer, prog, args, threads, repeat, measure):
 def median_of(outs, tag, key, select=None):
     vals = []
     for out in outs:
-        for d in bench.records(out, tag):
+        for d in runner.records(out, tag):
             if select is None or all(d.get(k) == v for k, v in select.items()):
                 vals.append(d[key])
                 break
@@ -94,7 +96,7 @@ def main():
     os.makedirs(logdir, exist_ok=True)
     cores = os.cpu_count()
     started = datetime.datetime.now(datetime.timezone.utc)
-    load0 = bench.loadavg()
+    load0 = report.loadavg()
     failed = []
     mark, alloc = {}, {}
     for t in threads:
@@ -111,12 +113,12 @@ def main():
                 for size in (16, 64):
                     alloc[peer, t, size] = median_of(outs, "gcalloc", "mallocs_per_s", {"size": size})
 
-    m = bench.machine()
+    m = report.machine()
     L = ["", "## Scaling: %s, %s cores (%s UTC)" % (m["cpu"], cores, started.strftime("%Y-%m-%d %H:%M")), "",
          "`bench/scaling.py --threads %s --live-mb %d --batch %d --repeat %d`; kernel %s; load average "
          "%s at start, %s at end. Medians over runs; speed-up against the same peer at 1 thread; "
          "* = more threads than cores." % (a.threads, a.live_mb, a.batch, a.repeat, m["kernel"], load0,
-                                          bench.loadavg()), "",
+                                          report.loadavg()), "",
          "Parallel marking: median forced collection of a %d MB live tree, ms (speed-up)." % a.live_mb, "",
          "| threads | gomem | bdwgc | Go | gomem/bdwgc | gomem/Go |", "|---|---|---|---|---|---|"]
 
@@ -134,7 +136,7 @@ def main():
             t, star, cell(g, mark.get(("gomem", threads[0])), "%.1f", False),
             cell(b, mark.get(("bdwgc", threads[0])), "%.1f", False),
             cell(o, mark.get(("go", threads[0])), "%.1f", False),
-            bench.fr(bench.ratio(g, b)), bench.fr(bench.ratio(g, o))))
+            figures.fr(figures.ratio(g, b)), figures.fr(figures.ratio(g, o))))
     for size in (16, 64):
         L += ["", "Allocation left to the collector, %d B objects: million allocations per second, all "
               "threads (speed-up)." % size, "",
@@ -148,7 +150,7 @@ def main():
                                 None if base[p] is None else base[p] / 1e6, "%.1f", True)
                            for p in ("gomem", "bdwgc", "go")],
                 # throughput: gomem/peer above 1 means gomem allocates faster
-                bench.fr(bench.ratio(v["gomem"], v["bdwgc"])), bench.fr(bench.ratio(v["gomem"], v["go"]))))
+                figures.fr(figures.ratio(v["gomem"], v["bdwgc"])), figures.fr(figures.ratio(v["gomem"], v["go"]))))
     L.append("")
     L.append("(In the allocation tables the ratios are throughputs, gomem/peer: above 1, gomem is faster.)")
     if failed:
@@ -158,8 +160,8 @@ def main():
     if os.path.exists(a.out):
         with open(a.out) as f:
             existing = f.read()
-    if bench.SCALING_MARK not in existing:
-        existing = existing.rstrip("\n") + "\n\n" + bench.SCALING_MARK + "\n"
+    if report.SCALING_MARK not in existing:
+        existing = existing.rstrip("\n") + "\n\n" + report.SCALING_MARK + "\n"
     with open(a.out, "w") as f:
         f.write(existing.rstrip("\n") + "\n" + text)
     print(text)
