@@ -14,9 +14,14 @@ program, which peer, n/N, elapsed and expected total time (the expected
 times come from the previous run's durations, kept in
 DIR/bench-results/durations.json, or built-in estimates).
 
-A Job is one program with one peer, run `repeats` times, one run after the
-other; run_all() checks each run (exit status, then Job.check on the
-output).
+A Job is one program with one peer, run `repeats` times.  run_all() asks
+each job where its program is (Job.locate), what to run for run i
+(Job.command: the argument vector and environment; a job may prepare inputs
+there, untimed, or raise Unavailable), checks each run (exit status, then
+Job.check on the output) and lets the job clean up (Job.after).  Jobs run one
+after the other, each job's runs in a row, except that consecutive jobs of
+one group (Job.group) alternate run by run, so that a change in the
+machine's load hits them alike.
 
 Also here: the parsers of the programs' output (kv lines, records, the
 collectors' pause lists and gctrace lines), shared by the report and by
@@ -208,8 +213,14 @@ PEERS = {
 }
 
 
+class Unavailable(Exception):
+    """Raised by Job.command when the program cannot run here (the reason)."""
+
+
 class Job:
-    """One program with one peer and one argument list, run `repeats` times."""
+    """One program with one peer and one argument list, run `repeats` times.
+    A program of build/bench by default; a subclass changes locate(),
+    command() and after() to run something else."""
 
     def __init__(self, workload, case, peer, prog, args, est, check=None, env=None,
                  sample=False, repeats=None):
@@ -223,12 +234,29 @@ class Job:
         self.runs = []          # successful and failed runs
         self.errors = []        # what went wrong, per failed run
         self.unavailable = None  # why the mode could not run at all
+        self.group = None       # consecutive jobs of one group alternate runs
 
     def key(self, mode):
         return "%s|%s|%s|%s|%s" % (mode, self.workload, self.case, self.peer, " ".join(self.args))
 
     def ok_runs(self):
         return [r for r in self.runs if r.get("ok")]
+
+    def locate(self, build):
+        """None when the program can run, else why not."""
+        if program_path(build, self) is None:
+            return "not built (%s-%s missing in %s/bench)" % (self.prog, PEERS[self.peer][0], build)
+        return None
+
+    def command(self, build, i):
+        """(argv, environment) of run i (0-based)."""
+        env = dict(os.environ)
+        env.update(PEERS[self.peer][1])
+        env.update(self.env)
+        return [program_path(build, self)] + self.args, env
+
+    def after(self, run):
+        """Called after each run, once it is checked."""
 
 
 def check_status(run):
@@ -316,15 +344,35 @@ class Progress:
               file=sys.stderr)
 
 
+def schedule(jobs):
+    """[(job, run index)] in running order: each job's runs in a row, except
+    that consecutive jobs of one group alternate run by run."""
+    out = []
+    k = 0
+    while k < len(jobs):
+        e = k + 1
+        if jobs[k].group is not None:
+            while e < len(jobs) and jobs[e].group == jobs[k].group:
+                e += 1
+        block = jobs[k:e]
+        for i in range(max(j.repeats for j in block)):
+            out += [(j, i) for j in block if i < j.repeats]
+        k = e
+    return out
+
+
 def run_all(jobs, build, mode, logdir, history):
+    """Runs every job (see the module's docstring); returns True if a run
+    failed.  history: expected seconds per job key, updated with the
+    median wall time of each job that ran."""
     measure = os.path.join(build, "bench", "measure")
     if not os.access(measure, os.X_OK):
         raise SystemExit("bench.py: %s missing: build first (make build)" % measure)
     runnable = []
     for j in jobs:
-        if program_path(build, j) is None:
-            j.unavailable = "not built (%s-%s missing in %s/bench)" % (j.prog, PEERS[j.peer][0], build)
-        else:
+        if j.unavailable is None:
+            j.unavailable = j.locate(build)
+        if j.unavailable is None:
             runnable.append(j)
 
     def est(j):
@@ -333,40 +381,50 @@ def run_all(jobs, build, mode, logdir, history):
     remaining = sum(est(j) * j.repeats for j in runnable)
     prog = Progress(total_runs, remaining)
     failed = False
-    for j in runnable:
-        exe = program_path(build, j)
-        env = dict(os.environ)
-        env.update(PEERS[j.peer][1])
-        env.update(j.env)
-        times = []
-        for i in range(j.repeats):
-            label = "%s%s  %s  run %d/%d" % (j.workload, " " + j.case if j.case else "", j.peer,
-                                             i + 1, j.repeats)
-            prog.start(label, remaining)
-            stem = os.path.join(logdir, "%s%s-%s-%d" % (j.workload, "-" + j.case if j.case else "",
-                                                       j.peer, i))
-            limit = max(60.0, 20 * est(j))
-            r = run_child([exe] + j.args, env, stem + ".out", stem + ".err", j.sample, limit,
-                          prog.show, measure=measure)
-            remaining = max(remaining - est(j), 0)
-            times.append(r["wall"])
-            err = check_status(r)
-            if err and j.peer == "gomem-stw" and "GOMEM_DEBUG" in r["err"]:
-                j.unavailable = ("the library rejects GOMEM_DEBUG=gcstoptheworld=1: "
-                                 + (r["err"].strip().splitlines() or ["?"])[0][:200])
-                prog.note("  %s: mode unavailable (%s)" % (j.peer, j.unavailable))
-                remaining = max(remaining - est(j) * (j.repeats - i - 1), 0)
-                prog.total -= j.repeats - i - 1
-                break
-            if err is None and j.check is not None:
-                err = j.check(r)
-            r["ok"] = err is None
-            j.runs.append(r)
-            if err:
-                failed = True
-                j.errors.append(err)
-                prog.note("  FAILED: %s %s: %s (logs %s.*)" % (j.workload, j.peer, err, stem))
-        if times and j.unavailable is None:
-            history[j.key(mode)] = statistics.median(times)
+    times = {}
+
+    def give_up(j, i, why, ran):
+        """j cannot run (why); its runs from i on (from i + 1 if run i ran) are dropped."""
+        nonlocal remaining
+        j.unavailable = why
+        prog.note("  %s%s %s: unavailable (%s)" % (j.workload, " " + j.case if j.case else "", j.peer, why))
+        left = j.repeats - i - (1 if ran else 0)
+        remaining = max(remaining - est(j) * left, 0)
+        prog.total -= j.repeats - i - 1
+    for j, i in schedule(runnable):
+        if j.unavailable is not None:
+            continue
+        name = "%s%s" % (j.workload, " " + j.case if j.case else "")
+        prog.start("%s  %s  run %d/%d" % (name, j.peer, i + 1, j.repeats), remaining)
+        stem = os.path.join(logdir, "%s%s-%s-%d" % (j.workload, "-" + j.case if j.case else "",
+                                                   j.peer, i))
+        try:
+            argv, env = j.command(build, i)
+        except Unavailable as e:
+            give_up(j, i, str(e), False)
+            continue
+        limit = max(60.0, 20 * est(j))
+        r = run_child(argv, env, stem + ".out", stem + ".err", j.sample, limit,
+                      prog.show, measure=measure)
+        remaining = max(remaining - est(j), 0)
+        times.setdefault(j, []).append(r["wall"])
+        err = check_status(r)
+        if err and j.peer == "gomem-stw" and "GOMEM_DEBUG" in r["err"]:
+            j.after(r)
+            give_up(j, i, "the library rejects GOMEM_DEBUG=gcstoptheworld=1: "
+                    + (r["err"].strip().splitlines() or ["?"])[0][:200], True)
+            continue
+        if err is None and j.check is not None:
+            err = j.check(r)
+        r["ok"] = err is None
+        j.runs.append(r)
+        j.after(r)
+        if err:
+            failed = True
+            j.errors.append(err)
+            prog.note("  FAILED: %s %s: %s (logs %s.*)" % (name, j.peer, err, stem))
+    for j, t in times.items():
+        if j.unavailable is None:
+            history[j.key(mode)] = statistics.median(t)
     prog.done()
     return failed
