@@ -2,16 +2,20 @@
 """bench.py - runs gomem's benchmarks against every peer and writes the report.
 
 Usage: bench/bench.py [--build DIR] [--mode full|quick|smoke] [--only W,...]
-                      [--repeat N] [--out FILE] [--list]
+                      [--clients NAME,...] [--repeat N] [--out FILE] [--list]
 
   --build DIR   the CMake build folder (default build); programs are
                 DIR/bench/<program>-<peer> (CMake builds them, the Go ones
-                with the target bench_go)
+                with the target bench_go), the drop-in library
+                DIR/compat/bdwgc/libgc.so.1
   --mode        full (default; `make bench`), quick (`make bench-quick`, a
                 subset at smaller sizes, about two minutes on 2 CPUs) or smoke
                 (a few seconds a workload, for CI); BENCH_QUICK=1 or
                 BENCH_SMOKE=1 in the environment choose them too
   --only        only these workloads (names as --list prints them)
+  --clients     the drop-in programs of workload clients (names of
+                tests/clients/programs.sh, by commas or spaces; default: the
+                mode's list in clients.py); `make bench-clients CLIENTS=...`
   --repeat N    run each program N times (default: 3 full, 1-3 quick, 1 smoke)
   --out FILE    the report (default bench/RESULTS.md for full and quick runs,
                 DIR/bench-results/RESULTS.md for smoke runs); the charts go to
@@ -21,7 +25,9 @@ This file says what runs: the workloads, their arguments and expected
 seconds per mode (SIZES), the peers of each (build_jobs) and the expected
 outputs the runs are checked against.  The rest is in modules beside it:
 runner.py runs and measures the programs (through build/bench/measure,
-repeats, time limits, progress on the terminal), figures.py turns runs into figures, sections.py writes one report section
+repeats, time limits, progress on the terminal), clients.py is the
+workload of bdwgc's client programs on both libgc.so.1 libraries,
+figures.py turns runs into figures, sections.py writes one report section
 per workload with its targets, report.py the whole RESULTS.md and its
 charts (svgchart.py draws them).  bench/scaling.py reuses the runner.
 
@@ -29,14 +35,15 @@ The report gives the machine, the peers' versions, one table per workload
 with the ratios gomem/peer, and every target as MET, NOT MET, NOT CHECKED (a
 program failed or is missing) or UNAVAILABLE (a mode the library does not
 accept yet).  Exit status: 0 if every program that ran exited cleanly with
-the right output (targets not met are reported, not failures), 1 otherwise,
-2 for bad usage.
+the right output (targets not met are reported, not failures; a program
+that cannot run here is listed under Not run), 1 otherwise, 2 for bad usage.
 """
 
 import argparse
 import datetime
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -44,6 +51,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # keep bench/ free of __pycache__
+import clients  # noqa: E402
 from report import loadavg, write_report  # noqa: E402
 from runner import Job, check_tag, check_text, run_all  # noqa: E402
 
@@ -115,14 +123,15 @@ SIZES = {
 REPEATS = {"full": 3, "quick": 3, "smoke": 1}
 # quick mode: fewer repeats where a run is long or measures many rounds itself
 QUICK_REPEATS = {"alloc": 1, "latency": 2, "holdup": 2, "markheap": 1, "stackheap": 1,
-                 "goroutines": 1, "gcparked": 2}
+                 "goroutines": 1, "gcparked": 2, "clients": 1}
 
 WORKLOADS = ["alloc", "gcalloc", "binarytrees", "holdup", "gcbench", "finalizers", "latency",
-             "goroutines", "gcparked", "markheap", "stackheap"]
+             "goroutines", "gcparked", "markheap", "stackheap", "clients"]
 
 
-def build_jobs(mode, only):
-    """Every job of the mode's workloads (only: just these)."""
+def build_jobs(mode, only, client_names=None):
+    """Every job of the mode's workloads (only: just these); the drop-in
+    programs are client_names, or the mode's list (clients.MODES)."""
     sz = SIZES[mode]
     jobs = []
 
@@ -187,6 +196,8 @@ def build_jobs(mode, only):
             est, check_tag("markheap"))
     a, est = sz["stackheap"]
     add("stackheap", "", ["gomem"], "stackheap", a.split(), est, check_tag("stackheap", 16))
+    if not only or "clients" in only:
+        jobs += clients.build_jobs(mode, client_names)
     for j in jobs:
         if j.repeats is None:
             j.repeats = REPEATS[mode]
@@ -201,6 +212,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--mode", choices=["full", "quick", "smoke"])
     ap.add_argument("--only", default="")
+    ap.add_argument("--clients", default="")
     ap.add_argument("--repeat", type=int)
     ap.add_argument("--out")
     ap.add_argument("--list", action="store_true")
@@ -216,6 +228,14 @@ def main():
         print("bench.py: unknown workload(s) %s (workloads: %s)" % (", ".join(bad), " ".join(WORKLOADS)),
               file=sys.stderr)
         return 2
+    chosen = [c for c in re.split(r"[,\s]+", a.clients) if c]
+    if chosen:
+        known = clients.names()
+        bad = [c for c in chosen if c not in known]
+        if bad:
+            print("bench.py: unknown client program(s) %s (tests/clients/programs.sh has: %s)" %
+                  (", ".join(bad), " ".join(known)), file=sys.stderr)
+            return 2
     if a.repeat is not None and not 1 <= a.repeat <= 50:
         print("bench.py: --repeat %d: give 1 to 50" % a.repeat, file=sys.stderr)
         return 2
@@ -233,7 +253,7 @@ def main():
     except (OSError, ValueError):
         history = {}
 
-    jobs = build_jobs(mode, only)
+    jobs = build_jobs(mode, only, chosen)
     if a.repeat:
         for j in jobs:
             j.repeats = a.repeat

@@ -1,6 +1,7 @@
 """report.py - writes RESULTS.md: machine, versions, targets, tables, charts.
 
-write_report() runs every workload's section (sections.py) into one Report, writes the charts as SVG files
+write_report() runs every workload's section (sections.py, and clients.py
+for the drop-in programs) into one Report, writes the charts as SVG files
 to a charts/ folder beside the report, then the markdown: how the run was
 made (mode, date, duration), the machine and its load, the peers' versions
 (Debian package versions, go, cc, gomem's git revision), the targets with a
@@ -14,6 +15,7 @@ import os
 import shutil
 import subprocess
 
+import clients
 import sections
 from figures import Report
 from runner import fmt_dur
@@ -86,6 +88,7 @@ def write_report(path, mode, jobs, started, load_start, wall_s, args_of):
     sections.section_goroutines(rep, jobs)
     sections.section_gcparked(rep, jobs)
     sections.section_stackheap(rep, jobs)
+    clients.section_clients(rep, jobs)
 
     outdir = os.path.dirname(os.path.abspath(path))
     chartdir = os.path.join(outdir, "charts")
