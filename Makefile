@@ -38,8 +38,12 @@ bench-smoke: bench-programs
 test-clients: build
 	tests/clients/run.sh --lib $(BUILD)/compat/bdwgc $(CLIENT_FLAGS) $(CLIENTS)
 
+# The same programs timed under Debian's libgc.so.1 and gomem's: the
+# benchmarks' clients workload alone (bench/README.md), reported in
+# $(BUILD)/bench-results/clients.md so that bench/RESULTS.md stays whole.
 bench-clients: build
-	tests/clients/bench.sh --lib $(BUILD)/compat/bdwgc $(CLIENT_FLAGS) $(CLIENTS)
+	python3 bench/bench.py --build $(BUILD) --only clients $(if $(CLIENTS),--clients "$(CLIENTS)") \
+	  --out $(BUILD)/bench-results/clients.md
 
 install: build
 	cmake --install $(BUILD)

@@ -1,7 +1,7 @@
-# programs.sh - the bdwgc client programs that run.sh tests and bench.sh
-# times, each run once under Debian's libgc.so.1 and once under gomem's.
+# programs.sh - the bdwgc client programs that run.sh tests and
+# bench/clients.py times, each run under Debian's libgc.so.1 and gomem's.
 #
-# Sourced by run.sh and bench.sh.  Each program NAME has:
+# Sourced by run.sh and bench/clients.py.  Each program NAME has:
 #   prog_NAME_setup WORK     prepares inputs in WORK (once)
 #   prog_NAME_run WORK       runs the program from WORK, its output on
 #                            stdout; runs under whatever libgc.so.1 the
