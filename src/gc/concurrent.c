@@ -144,6 +144,19 @@ void gm_concurrent_release(void) {
     }
 }
 
+void gm_concurrent_forget(uintptr_t lo, uintptr_t hi) {
+    if (!gm_dirty_available())
+        return;
+    while (lo < hi) { /* arena by arena: an object may cross into the next */
+        uintptr_t end = (lo | (((uintptr_t)1 << GM_ARENA_SHIFT) - 1)) + 1;
+        end = end < hi ? end : hi;
+        gm_arena *a = gm_arena_lookup(lo);
+        if (a && !a->untracked)
+            gm_dirty_collect(lo, end, true, NULL, NULL);
+        lo = end;
+    }
+}
+
 uint64_t gm_concurrent_rescan(gm_gcwork *w, bool final) {
     if (!gm_dirty_available())
         return 0;

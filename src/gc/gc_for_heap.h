@@ -62,4 +62,11 @@ void gm_forkgate_exit(void);
  * object at base, which gm_free is releasing. */
 void gm_specials_free(gm_span *s, uintptr_t base);
 
+/* concurrent.c: the pages [lo, hi) of a large object allocated black
+ * while marking runs were just zeroed by the allocating thread, which has
+ * not returned it yet: those writes hold no pointer, so the pages are
+ * protected again instead of rescanned (before, every large allocation
+ * while marking ran had its zeros rescanned: 256 MiB for 256 MiB). */
+void gm_concurrent_forget(uintptr_t lo, uintptr_t hi);
+
 #endif /* GM_GC_FOR_HEAP_H */

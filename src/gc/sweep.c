@@ -55,7 +55,7 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
         gm_specials_sweep(s);
     if (__atomic_load_n(&s->profiled, __ATOMIC_ACQUIRE))
         gm_heap_prof.sweep(s);
-    uint64_t reclaimed = 0;
+    uint64_t reclaimed = 0, marked_freed = 0;
     uint32_t applied = 0, live = 0;
     for (unsigned w = 0; w < s->nwords; w++) {
         uint64_t mask = (w + 1) * 64 > s->nelems ? low_mask(s->nelems - w * 64) : ~0ull;
@@ -68,6 +68,7 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
         uint64_t now = m & a & ~f;
         reclaimed += (uint64_t)__builtin_popcountll(a & ~f & ~m);
         applied += (uint32_t)__builtin_popcountll(f);
+        marked_freed += (uint64_t)__builtin_popcountll(m & a & f);
         live += (uint32_t)__builtin_popcountll(now);
         atomic_store_explicit(&s->alloc_bits[w], now, memory_order_relaxed);
     }
@@ -93,6 +94,13 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
                                       memory_order_relaxed);
         atomic_fetch_add_explicit(&gm_hstats.bytes_freed, reclaimed * s->elemsize, memory_order_relaxed);
     }
+    /* A large object gm_free could not free at once (marking ran, or this
+     * sweep held its span) stayed in heap_live; marked, it is in the
+     * marked bytes the cycle left there, so it leaves them now (unmarked,
+     * it never entered them).  Small objects' frees leave heap_live when
+     * they are published. */
+    if (large && marked_freed)
+        atomic_fetch_sub_explicit(&gm_hstats.heap_live, marked_freed * s->elemsize, memory_order_relaxed);
     atomic_fetch_add_explicit(&gm_swept_spans, 1, memory_order_relaxed);
     atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
     if (freed_span && live == 0 && left == 0 && !__atomic_load_n(&s->specials, __ATOMIC_ACQUIRE)) {

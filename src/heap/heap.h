@@ -430,7 +430,11 @@ typedef struct gm_heap_stats {
 } gm_heap_stats;
 extern gm_heap_stats gm_hstats;
 
-void *gm_alloc_large(size_t size, bool noscan);
+/* A large object of size bytes, its span on the large set.  Memory that may
+ * be dirty is zeroed before the return, or, given zero_later, left to the
+ * caller (*zero_later says whether it must be), which zeroes it outside
+ * its no-stop region. */
+void *gm_alloc_large(size_t size, bool noscan, bool *zero_later);
 /* Puts a new large object's span on the swept set (mcentral.c). */
 void gm_large_add(gm_span *s);
 /* gm_free of a large object: takes its span off the large set and returns

@@ -110,7 +110,7 @@ static void release_current(gm_kind *k, uint32_t sc) {
 static void *alloc_large_kind(int kind, gm_kind *k, size_t size) {
     if (size > (SIZE_MAX >> 1))
         return NULL;
-    void *p = gm_alloc_large(size, k->scan == GM_KIND_SCAN_NONE);
+    void *p = gm_alloc_large(size, k->scan == GM_KIND_SCAN_NONE, NULL);
     if (p)
         gm_span_of((uintptr_t)p)->kind = (uint8_t)kind;
     return p;

@@ -178,14 +178,16 @@ zero:
     return p;
 }
 
-void *gm_alloc_large(size_t size, bool noscan) {
+void *gm_alloc_large(size_t size, bool noscan, bool *zero_later) {
     size_t npages = (size + GM_PAGE_SIZE - 1) >> GM_PAGE_SHIFT;
     gm_span *s = gm_heap_alloc_span(npages, gm_spanclass(0, noscan));
     if (!s)
         return NULL;
     atomic_store_explicit(&s->alloc_bits[0], 1, memory_order_relaxed);
     s->nalloc = 1;
-    if (s->needzero)
+    if (zero_later)
+        *zero_later = s->needzero;
+    else if (s->needzero)
         memset((void *)s->base, 0, npages << GM_PAGE_SHIFT);
     size_t bytes = npages << GM_PAGE_SHIFT;
     atomic_fetch_add_explicit(&gm_hstats.large_alloc, 1, memory_order_relaxed);
@@ -226,9 +228,10 @@ GM_NOINLINE static void *alloc_slow(size_t size, bool noscan) {
     size_t bytes = large && !too_large ? ((size + GM_PAGE_SIZE - 1) & ~(GM_PAGE_SIZE - 1)) : size;
     bool sampled = (large || tiny) && !too_large && GM_UNLIKELY(gm_cfg.memprofilerate != 0) &&
                    gm_sample_other(t->mcache, bytes);
+    bool zero_later = false;
     gm_nostop_enter(t);
     if (large) {
-        p = too_large ? NULL : gm_alloc_large(size, noscan);
+        p = too_large ? NULL : gm_alloc_large(size, noscan, &zero_later);
     } else if (tiny) {
         p = alloc_tiny(t->mcache, size);
     } else {
@@ -243,6 +246,17 @@ GM_NOINLINE static void *alloc_slow(size_t size, bool noscan) {
     else if (sampled)
         t->mcache->sampler.depth = 0; /* out of memory: drop the stack taken for it */
     gm_nostop_exit(t);
+    /* A large object is zeroed here, out of the no-stop region: a stop
+     * does not wait for it (256 MiB take tens of milliseconds).  A cycle
+     * that runs meanwhile sees an allocated object reachable from this
+     * frame (p), whose old contents it may scan (conservatively: at worst
+     * they keep garbage for one cycle); allocated black while marking, it
+     * is not scanned at all, and it holds no pointer before it returns. */
+    if (zero_later) {
+        memset(p, 0, bytes);
+        if (!noscan && gm_gc_marking())
+            gm_concurrent_forget((uintptr_t)p, (uintptr_t)p + bytes);
+    }
     if (!p)
         p = large || tiny ? (errno = ENOMEM, NULL) : alloc_small_retry(t, size, noscan);
     gm_gc_after_alloc();
@@ -392,14 +406,19 @@ static gm_span *object_of(void *p, const char *what, uintptr_t *idx_out, size_t 
     return s;
 }
 
-/* taken: gm_free took the span off the large set; it goes now. */
+/* taken: gm_free took the span off the large set; it goes now.  Else the
+ * sweep frees it and takes it off heap_live then (sweep.c): until then its
+ * pages are in use, and the pacer must see them (a thread that allocated
+ * and freed a large object over and over while marking ran grew the heap
+ * without bound: 21 GiB for a 256 MiB object). */
 static void free_large(gm_span *s, size_t bytes, bool taken) {
     atomic_fetch_add_explicit(&gm_hstats.large_free, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&gm_hstats.large_free_bytes, bytes, memory_order_relaxed);
     atomic_fetch_add_explicit(&gm_hstats.bytes_freed, bytes, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&gm_hstats.heap_live, bytes, memory_order_relaxed);
-    if (taken)
+    if (taken) {
+        atomic_fetch_sub_explicit(&gm_hstats.heap_live, bytes, memory_order_relaxed);
         gm_heap_free_span(s);
+    }
 }
 
 /* The free fast path: p in the span of the thread's run of unpublished
