@@ -429,6 +429,9 @@ void gm_gc_add_black_bytes(uint64_t bytes) {
  * an assist's private buffer.  If the workers ran out of work and finished
  * meanwhile, what it gives back is drained by the next rescan round or the
  * final stop, which drain the global list. */
+/* The most of one range an assist scans before it looks at its budget. */
+#define ASSIST_RANGE_MAX ((uintptr_t)64 << 10)
+
 GM_NO_SANITIZE uint64_t gm_mark_assist(uint64_t budget) {
     gm_gcwork w;
     memset(&w, 0, sizeof w);
@@ -454,6 +457,13 @@ GM_NO_SANITIZE uint64_t gm_mark_assist(uint64_t budget) {
             w.buf = b;
         }
         gm_range r = w.buf->r[--w.buf->n];
+        if (r.hi - r.lo > ASSIST_RANGE_MAX) {
+            /* The rest goes back in the slot just taken: an assist runs in
+             * its thread's no-stop region, and one range can be a whole
+             * large object (256 MiB took 80 ms, and every stop waited). */
+            w.buf->r[w.buf->n++] = (gm_range){r.lo + ASSIST_RANGE_MAX, r.hi};
+            r.hi = r.lo + ASSIST_RANGE_MAX;
+        }
         uint64_t before = w.scanned_bytes;
         gm_scan_range(&w, r.lo, r.hi);
         scanned += w.scanned_bytes - before;

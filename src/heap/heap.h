@@ -48,7 +48,10 @@
 
 #include "gm.h"
 
-enum { GM_SPAN_DEAD = 0, GM_SPAN_FREE = 1, GM_SPAN_INUSE = 2 };
+/* Span states.  RELEASING: a free run the scavenger took off the free lists
+ * to give its pages back to the OS without holding the heap lock (mheap.c);
+ * it neither merges nor is handed out until it is put back. */
+enum { GM_SPAN_DEAD = 0, GM_SPAN_FREE = 1, GM_SPAN_INUSE = 2, GM_SPAN_RELEASING = 3 };
 
 /* Span class: size class * 2 + noscan.  Class 0 is for large objects.  One
  * extra span class holds the tiny allocator's 16-byte blocks, so that a

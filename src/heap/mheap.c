@@ -16,7 +16,8 @@
  * knows whether its memory may be dirty (needzero) and whether it was given
  * back to the OS (scavenged; the pages then read as zero).
  *
- * Everything here runs under gm_heap.lock.
+ * Everything here runs under gm_heap.lock, except the scavenger's system
+ * calls (see gm_heap_scavenge).
  */
 #include <errno.h>
 #include <string.h>
@@ -345,30 +346,8 @@ gm_span *gm_heap_alloc_span(size_t npages, uint8_t spanclass) {
 }
 
 
-void gm_heap_free_span(gm_span *s) {
-    GM_ASSERT(atomic_load_explicit(&s->state, memory_order_relaxed) == GM_SPAN_INUSE);
-    GM_ASSERT(s->list == GM_LIST_NONE && !s->cached && !s->specials);
-    gm_span_unkeep(s);
-    gm_tiny_bounds_free(s);
-    gm_mutex_lock(&gm_heap.lock);
-    size_t bytes = s->npages << GM_PAGE_SHIFT;
-    atomic_fetch_sub_explicit(&gm_heap.inuse, bytes, memory_order_relaxed);
-    if (gm_spanclass_noscan(s->spanclass))
-        set_noscan(s->base, s->npages, false);
-    /* Interior pages map to nothing; the ends map to the free span. */
-    if (s->npages > 2)
-        set_spans(s->base + GM_PAGE_SIZE, s->npages - 2, NULL);
-    gm_span *f = s;
-    if (s->nwords != 1) {
-        f = gm_span_record_alloc(1);
-        f->base = s->base;
-        f->npages = s->npages;
-        gm_span_record_free(s);
-    }
-    f->needzero = true;
-    f->scavenged = false;
-    f->specials = NULL;
-    f->freed_gen = atomic_load_explicit(&gm_heap.sweepgen, memory_order_relaxed);
+/* Puts free run f on the free lists, merged with the free runs beside it. */
+static void coalesce_and_insert(gm_span *f) {
     /* Runs merge within an arena, not across the boundary of two: regions
      * are often reserved next to each other, and a run spanning them would
      * be carved from its low end, the part of the lower arena not yet
@@ -402,29 +381,98 @@ void gm_heap_free_span(gm_span *s) {
               above->base != end);
 #endif
     insert_free(f);
+}
+
+void gm_heap_free_span(gm_span *s) {
+    GM_ASSERT(atomic_load_explicit(&s->state, memory_order_relaxed) == GM_SPAN_INUSE);
+    GM_ASSERT(s->list == GM_LIST_NONE && !s->cached && !s->specials);
+    gm_span_unkeep(s);
+    gm_tiny_bounds_free(s);
+    gm_mutex_lock(&gm_heap.lock);
+    size_t bytes = s->npages << GM_PAGE_SHIFT;
+    atomic_fetch_sub_explicit(&gm_heap.inuse, bytes, memory_order_relaxed);
+    if (gm_spanclass_noscan(s->spanclass))
+        set_noscan(s->base, s->npages, false);
+    /* Interior pages map to nothing; the ends map to the free span. */
+    if (s->npages > 2)
+        set_spans(s->base + GM_PAGE_SIZE, s->npages - 2, NULL);
+    gm_span *f = s;
+    if (s->nwords != 1) {
+        f = gm_span_record_alloc(1);
+        f->base = s->base;
+        f->npages = s->npages;
+        gm_span_record_free(s);
+    }
+    f->needzero = true;
+    f->scavenged = false;
+    f->specials = NULL;
+    f->freed_gen = atomic_load_explicit(&gm_heap.sweepgen, memory_order_relaxed);
+    coalesce_and_insert(f);
     gm_mutex_unlock(&gm_heap.lock);
 }
 
-/* Gives back free runs that have been free for at least min_idle_gens
- * sweep generations (2 per cycle). */
-static uint64_t scavenge_list(gm_span *head, uint64_t *excess, uint32_t min_idle_gens) {
-    uint64_t done = 0;
+/* The scavenger gives back free runs that have been free for at least
+ * min_idle_gens sweep generations (2 per cycle), in batches: under the
+ * lock it takes up to SCAVENGE_BATCH_BYTES of runs off the free lists
+ * (state RELEASING), then releases their pages with the lock dropped
+ * (madvise of 256 MiB of touched pages takes tens of milliseconds, and an
+ * allocating thread waiting for the lock holds up any stop of the world),
+ * then puts them back, merged with what was freed beside them meanwhile.
+ * The fork gate keeps a fork from landing while runs are off the lists. */
+#define SCAVENGE_BATCH_BYTES ((uint64_t)16 << 20)
+#define SCAVENGE_BATCH_RUNS 32
+
+static size_t take_batch(gm_span *head, uint64_t want, uint32_t min_idle_gens, gm_span **batch) {
+    size_t n = 0;
+    uint64_t bytes = 0;
     uint32_t sg = atomic_load_explicit(&gm_heap.sweepgen, memory_order_relaxed);
-    for (gm_span *s = head->next; s != head && *excess > 0; s = s->next) {
+    for (gm_span *s = head->next, *next; s != head && n < SCAVENGE_BATCH_RUNS && bytes < want; s = next) {
+        next = s->next;
         if (s->scavenged || sg - s->freed_gen < min_idle_gens)
             continue;
         size_t size = s->npages << GM_PAGE_SHIFT;
-        size_t c = committed_part(s->base, size);
-        if (c != size)
+        if (committed_part(s->base, size) != size)
             continue; /* straddles the commit mark: a released run is whole,
                        * so its bytes stay what gm_heap.released counts */
-        if (!gm_os_dontneed((void *)s->base, size))
-            continue; /* the pages stay, and keep their contents */
-        s->scavenged = true;
-        s->needzero = false;
-        atomic_fetch_add_explicit(&gm_heap.released, c, memory_order_relaxed);
-        done += c;
-        *excess = *excess > c ? *excess - c : 0;
+        remove_free(s);
+        atomic_store_explicit(&s->state, GM_SPAN_RELEASING, memory_order_release);
+        batch[n++] = s;
+        bytes += size;
+    }
+    return n;
+}
+
+static uint64_t scavenge_list(gm_span *head, uint64_t *excess, uint32_t min_idle_gens) {
+    uint64_t done = 0;
+    gm_span *batch[SCAVENGE_BATCH_RUNS];
+    bool released[SCAVENGE_BATCH_RUNS];
+    while (*excess > 0) {
+        gm_forkgate_enter();
+        gm_mutex_lock(&gm_heap.lock);
+        uint64_t want = *excess < SCAVENGE_BATCH_BYTES ? *excess : SCAVENGE_BATCH_BYTES;
+        size_t n = take_batch(head, want, min_idle_gens, batch);
+        gm_mutex_unlock(&gm_heap.lock);
+        for (size_t i = 0; i < n; i++) /* the pages stay, with their contents, if it fails */
+            released[i] = gm_os_dontneed((void *)batch[i]->base, batch[i]->npages << GM_PAGE_SHIFT);
+        uint64_t batch_done = 0;
+        gm_mutex_lock(&gm_heap.lock);
+        for (size_t i = 0; i < n; i++) {
+            gm_span *s = batch[i];
+            if (released[i]) {
+                uint64_t c = s->npages << GM_PAGE_SHIFT;
+                s->scavenged = true;
+                s->needzero = false;
+                atomic_fetch_add_explicit(&gm_heap.released, c, memory_order_relaxed);
+                batch_done += c;
+                *excess = *excess > c ? *excess - c : 0;
+            }
+            coalesce_and_insert(s);
+        }
+        gm_mutex_unlock(&gm_heap.lock);
+        gm_forkgate_exit();
+        done += batch_done;
+        if (batch_done == 0) /* nothing left to take, or the system refuses */
+            break;
     }
     return done;
 }
@@ -434,6 +482,7 @@ uint64_t gm_heap_scavenge(uint64_t keep, uint32_t min_idle_gens) {
     uint64_t sys = atomic_load_explicit(&gm_heap.sys, memory_order_relaxed);
     uint64_t inuse = atomic_load_explicit(&gm_heap.inuse, memory_order_relaxed);
     uint64_t released = atomic_load_explicit(&gm_heap.released, memory_order_relaxed);
+    gm_mutex_unlock(&gm_heap.lock);
     uint64_t unreleased_idle = sys - inuse - released;
     uint64_t excess = unreleased_idle > keep ? unreleased_idle - keep : 0;
     uint64_t done = 0;
@@ -441,7 +490,6 @@ uint64_t gm_heap_scavenge(uint64_t keep, uint32_t min_idle_gens) {
     done += scavenge_list(&gm_heap.free_large, &excess, min_idle_gens);
     for (int n = GM_HEAP_EXACT_LISTS - 1; n > 0 && excess > 0; n--)
         done += scavenge_list(&gm_heap.free_exact[n], &excess, min_idle_gens);
-    gm_mutex_unlock(&gm_heap.lock);
     return done;
 }
 
