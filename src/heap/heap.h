@@ -71,26 +71,32 @@ GM_INLINE uint32_t gm_spanclass_sizeclass(uint8_t sc) {
 enum { GM_LIST_NONE = 0, GM_LIST_HEAP_FREE, GM_LIST_PARTIAL, GM_LIST_FULL, GM_LIST_LARGE };
 
 typedef struct gm_span {
-    struct gm_span *next, *prev;
+    /* What marking reads for every pointer into the span, written only when
+     * the span changes hands: the first cache line, shared by the markers
+     * and the allocating thread without bouncing. */
     uintptr_t base;
     size_t npages;
     size_t elemsize;     /* bytes per slot; for a large span, the whole span */
+    _Atomic uint8_t *mark_bytes;
+    _Atomic uint64_t *alloc_bits;
+    _Atomic uint64_t *free_bits;
     uint32_t divmagic;   /* slot index = (offset * divmagic) >> 32 */
-    uint32_t freed_gen;  /* free span: gm_heap.sweepgen when it last became free */
     uint16_t nelems;
     uint16_t nwords;     /* bitmap words */
     uint8_t spanclass;
     _Atomic uint8_t state;
-    uint8_t list;        /* GM_LIST_*, under the lock of that list */
-    uint8_t list_set;    /* which of the two sweep sets (mcentral lists) */
     uint8_t kind;        /* object kind, 0 = ordinary (src/heap/kinds.h) */
     bool needzero;       /* memory may be dirty: zero objects on allocation */
+
+    /* Lists, sweeping and the rest. */
+    struct gm_span *next, *prev;
+    uint32_t freed_gen;  /* free span: gm_heap.sweepgen when it last became free */
+    uint8_t list;        /* GM_LIST_*, under the lock of that list */
+    uint8_t list_set;    /* which of the two sweep sets (mcentral lists) */
     bool scavenged;      /* free span whose pages went back to the OS */
     _Atomic bool cached; /* owned by an mcache (set under the mcentral lock) */
     bool kept_empty;     /* emptied by gm_free, kept on its mcentral (gm_heap_kept_empty) */
-    _Atomic uint16_t freeindex;
     _Atomic uint16_t nalloc; /* allocated slots at the last reset/uncache/sweep */
-    uint64_t alloc_cache;
     _Atomic uint32_t sweepgen;
     _Atomic uint32_t nfreed; /* free_bits set and not applied yet */
     /* Bumped (under the mcentral lock) when span_freed takes the span to
@@ -98,9 +104,6 @@ typedef struct gm_span {
      * that read it while its objects were live in the span tells, under
      * that lock, whether the record still holds the same span. */
     _Atomic uint32_t incarnation;
-    _Atomic uint64_t *alloc_bits;
-    _Atomic uint64_t *free_bits;
-    _Atomic uint8_t *mark_bytes;
     void *specials;      /* finalizers, cleanups, weak handles (src/gc) */
     void *profiled;      /* records of its sampled objects (heap profile), or NULL */
     /* Tiny spans only: per 16-byte block, bit k set if an object starts at
@@ -108,6 +111,13 @@ typedef struct gm_span {
      * the owning mcache, read by gm_size/gm_base/gm_realloc. */
     _Atomic uint32_t *tiny_bounds;
     gm_mutex specials_lock;
+
+    /* The owning thread's allocation cursor, written on every allocation:
+     * a cache line of its own (on the first line, with what the markers
+     * read, every allocation took the line from a marker reading the span:
+     * a miss on both sides). */
+    _Alignas(64) _Atomic uint16_t freeindex;
+    uint64_t alloc_cache;
     /* The record is followed by 2 * nwords bitmap words, then 64 * nwords
      * mark bytes; the pointers above point there. */
 } gm_span;
