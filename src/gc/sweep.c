@@ -66,10 +66,10 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
          * with concurrent marking a slot marked early may be freed (and its
          * free applied by a thread that cached the span) before the cycle ends. */
         uint64_t now = m & a & ~f;
-        reclaimed += (uint64_t)__builtin_popcountll(a & ~f & ~m);
-        applied += (uint32_t)__builtin_popcountll(f);
-        marked_freed += (uint64_t)__builtin_popcountll(m & a & f);
-        live += (uint32_t)__builtin_popcountll(now);
+        reclaimed += (uint64_t)gm_popcount64(a & ~f & ~m);
+        applied += (uint32_t)gm_popcount64(f);
+        marked_freed += (uint64_t)gm_popcount64(m & a & f);
+        live += (uint32_t)gm_popcount64(now);
         atomic_store_explicit(&s->alloc_bits[w], now, memory_order_relaxed);
     }
     GM_ASSERT(live <= s->nelems);

@@ -126,7 +126,7 @@ void gm_mcache_publish_frees(gm_mcache *mc) {
         gm_fatal("gm_free(%p): double free of the %zu-byte object",
                  (void *)(s->base + (uintptr_t)(w * 64 + bit) * s->elemsize), (size_t)s->elemsize);
     }
-    uint32_t n = (uint32_t)__builtin_popcountll(mask);
+    uint32_t n = (uint32_t)gm_popcount64(mask);
     /* The sweeper does not free the span before this add (sweep.c). */
     uint32_t total = atomic_fetch_add_explicit(&s->nfreed, n, memory_order_acq_rel) + n;
     if (!cached && swept && (total == n || total >= nalloc))

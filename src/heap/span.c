@@ -185,7 +185,7 @@ uint32_t gm_span_apply_frees(gm_span *s) {
         uint64_t a = atomic_load_explicit(&s->alloc_bits[w], memory_order_relaxed);
         GM_ASSERT((f & ~a) == 0); /* only allocated slots are freed (freeindex was folded) */
         atomic_store_explicit(&s->alloc_bits[w], a & ~f, memory_order_relaxed);
-        applied += (uint32_t)__builtin_popcountll(f);
+        applied += (uint32_t)gm_popcount64(f);
     }
     /* nfreed may lag the bits it counts: gm_free sets a free bit before it
      * adds to nfreed, so no assertion relates the two here. */
@@ -207,7 +207,7 @@ uint32_t gm_span_count_alloc(gm_span *s) {
         uint64_t a = atomic_load_explicit(&s->alloc_bits[w], memory_order_relaxed);
         if ((w + 1) * 64 > s->nelems)
             a &= low_mask(s->nelems - w * 64);
-        n += (uint32_t)__builtin_popcountll(a);
+        n += (uint32_t)gm_popcount64(a);
     }
     return n;
 }
