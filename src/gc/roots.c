@@ -33,6 +33,25 @@ gm_mutex gm_roots_lock = GM_MUTEX_INIT;
 static gm_range *user_roots;
 static size_t nuser_roots, cap_user_roots;
 
+/* The user roots' lock is taken by the collector with the world stopped
+ * (gm_roots_enumerate), so a registered thread holds it only inside a
+ * no-stop region: stopped while holding it, it hung every collection
+ * (a thread adding and removing roots beside gm_gc() in a loop: the first
+ * few cycles).  An unregistered thread is never stopped. */
+static gm_thread *roots_lock_take(void) {
+    gm_thread *t = gm_tls_thread;
+    if (t)
+        gm_nostop_enter(t);
+    gm_mutex_lock(&roots_lock);
+    return t;
+}
+
+static void roots_lock_give(gm_thread *t) {
+    gm_mutex_unlock(&roots_lock);
+    if (t)
+        gm_nostop_exit(t);
+}
+
 static int segment_callback(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
     bool *stopped = data;
@@ -126,7 +145,7 @@ GM_API void gm_add_roots(void *lo, void *hi) {
     if ((uintptr_t)hi <= (uintptr_t)lo)
         return;
     gm_ensure_init();
-    gm_mutex_lock(&roots_lock);
+    gm_thread *self = roots_lock_take();
     if (nuser_roots == cap_user_roots) {
         size_t cap = cap_user_roots ? cap_user_roots * 2 : 64;
         gm_range *n = gm_os_alloc(cap * sizeof(gm_range));
@@ -140,12 +159,12 @@ GM_API void gm_add_roots(void *lo, void *hi) {
         cap_user_roots = cap;
     }
     user_roots[nuser_roots++] = (gm_range){(uintptr_t)lo, (uintptr_t)hi};
-    gm_mutex_unlock(&roots_lock);
+    roots_lock_give(self);
 }
 
 GM_API void gm_remove_roots(void *lo, void *hi) {
     gm_ensure_init();
-    gm_mutex_lock(&roots_lock);
+    gm_thread *self = roots_lock_take();
     size_t j = 0;
     for (size_t i = 0; i < nuser_roots; i++) {
         gm_range r = user_roots[i];
@@ -154,15 +173,15 @@ GM_API void gm_remove_roots(void *lo, void *hi) {
         user_roots[j++] = r;
     }
     nuser_roots = j;
-    gm_mutex_unlock(&roots_lock);
+    roots_lock_give(self);
 }
 
 /* Bytes of user roots, counted with the globals by the pacer. */
 uint64_t gm_roots_user_bytes(void) {
     uint64_t n = 0;
-    gm_mutex_lock(&roots_lock);
+    gm_thread *self = roots_lock_take();
     for (size_t i = 0; i < nuser_roots; i++)
         n += user_roots[i].hi - user_roots[i].lo;
-    gm_mutex_unlock(&roots_lock);
+    roots_lock_give(self);
     return n;
 }
