@@ -10,15 +10,21 @@
  * concurrent cycle scans the stacks in its first stop and the records
  * right after it, with the world running; its final stop scans only the
  * goroutines on the scheduler's changed list (those switched to or queued
- * to run since the first stop, each listed once, flag gc_changed) and on
- * its remote queue.  Invariant: a goroutine's gc_changed is set exactly
- * when it is on the list (or the list overflowed, and the final stop scans
- * everything).
+ * to run since the first stop, each listed once) and on its remote queue.
+ * Invariant: a goroutine's gc_changed equals the scheduler's gc_epoch
+ * exactly when it is on the list (or the list overflowed, and the final
+ * stop scans everything).  The first stop starts a new list by moving the
+ * epoch on (1 to EPOCH_LAST, never 0, which new records have); when it
+ * wraps, every record's gc_changed is cleared first, so that a value left
+ * from EPOCH_LAST cycles ago cannot read as listed.  Debug builds wrap
+ * every few cycles, so the tests run that path.
  */
 #include <string.h>
 
 #include "gc/gc.h"
 #include "task/task.h"
+
+#define EPOCH_LAST (GM_ASSERTS ? 3 : 255)
 
 /* In a no-stop region: a stop signal taken between setting the flag and
  * appending (or mid-way through the append) would show the final stop a
@@ -28,7 +34,7 @@ void gm_task_note_changed_slow(gm_task_sched *s, gm_g *g) {
     gm_thread *t = gm_tls_thread;
     if (t)
         gm_nostop_enter(t);
-    g->gc_changed = 1;
+    g->gc_changed = s->gc_epoch;
     if (s->gc_nchanged == s->gc_changed_cap) {
         uint32_t cap = s->gc_changed_cap ? s->gc_changed_cap * 2 : 256;
         gm_g **n = gm_os_alloc((size_t)cap * sizeof *n);
@@ -114,11 +120,18 @@ GM_NO_SANITIZE void gm_task_scan_stacks(gm_thread *t, gm_scan_fn scan, void *ctx
     if (s->shared_owner) /* the copy goroutine whose frames are on the shared stack */
         scan_g_stack(s, s->shared_owner, scan, ctx);
     if (pass == GM_ROOTS_FIRST) { /* start a new changed list */
-        for (uint32_t i = 0; i < s->gc_nchanged; i++)
-            s->gc_changed[i]->gc_changed = 0;
+        if (s->gc_epoch >= EPOCH_LAST) {
+            for (gm_g_slab *slab = s->slabs; slab; slab = slab->next)
+                for (uint32_t i = 0; i < slab->used; i++)
+                    slab->gs[i].gc_changed = 0;
+            m->gc_changed = 0;
+            s->g0_rec.gc_changed = 0;
+            s->gc_epoch = 0;
+        }
+        s->gc_epoch++;
         s->gc_nchanged = 0;
         s->gc_changed_overflow = false;
-        if (s->cur != m && !s->cur->gc_changed)
+        if (s->cur != m && s->cur->gc_changed != s->gc_epoch)
             gm_task_note_changed_slow(s, s->cur); /* it runs on: its stack changes */
     }
 }

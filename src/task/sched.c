@@ -95,6 +95,7 @@ gm_task_sched *gm_sched_get(void) {
     if (!s)
         gm_fatal("out of memory for a goroutine scheduler");
     s->thread = t;
+    s->gc_epoch = 1; /* records start at 0: not listed (gcscan.c) */
     s->default_kind = gm_cfg.stack_kind == GM_STACK_COPY ? GM_G_COPY : GM_G_GROWABLE;
     size_t max = gm_cfg.stack_max ? gm_cfg.stack_max : GM_STACK_DEFAULT_MAX;
     if (max > GM_STACK_LIMIT)
@@ -251,7 +252,7 @@ void gm_sched_release_dead(gm_task_sched *s) {
 /* Owner thread only: g ran or is queued to run, so its stack and record
  * may differ from what the collector's first stop scanned. */
 GM_INLINE void note_changed(gm_task_sched *s, gm_g *g) {
-    if (GM_LIKELY(g->gc_changed))
+    if (GM_LIKELY(g->gc_changed == s->gc_epoch))
         return;
     gm_task_note_changed_slow(s, g);
 }
