@@ -145,6 +145,16 @@ void gm_add_roots(void *lo, void *hi);
 /* Removes roots previously added that lie within [lo, hi). */
 void gm_remove_roots(void *lo, void *hi);
 
+/* Leaves [lo, hi) of the program's and its libraries' data segments out of
+ * the roots (a large static table known to hold no heap pointers: less to
+ * scan, nothing kept alive by its words), as bdwgc's
+ * GC_exclude_static_roots.  Overlapping or touching exclusions merge; at
+ * most 512 separate ones (more is a fatal error).  Ranges added with
+ * gm_add_roots are scanned regardless.  gm_clear_root_exclusions drops them
+ * all. */
+void gm_exclude_roots(void *lo, void *hi);
+void gm_clear_root_exclusions(void);
+
 /* Keeps p reachable up to this call, like Go's runtime.KeepAlive. */
 void gm_keep_alive(const void *p);
 

@@ -16,6 +16,8 @@
  * goroutines' stacks come from the scheduler (gm_gc_stacks_scan).
  *
  * User roots: ranges added with gm_add_roots, kept in a growable array.
+ * Exclusions (gm_exclude_roots) cut parts out of the data segments each
+ * time they are collected; they do not apply to user roots.
  */
 #include <link.h>
 #include <string.h>
@@ -71,6 +73,88 @@ static int segment_callback(struct dl_phdr_info *info, size_t size, void *data) 
     return 0;
 }
 
+/* Exclusions: parts of the data segments not to scan (gm_exclude_roots),
+ * under roots_lock, sorted by address, not overlapping. */
+#define MAX_EXCLUSIONS 512
+static gm_range exclusions[MAX_EXCLUSIONS];
+static size_t nexclusions;
+
+/* Removes the excluded parts from the segments just collected (the world
+ * is stopped: no registered thread holds roots_lock). */
+static void apply_exclusions(void) {
+    gm_mutex_lock(&roots_lock);
+    size_t n = nsegments;
+    for (size_t i = 0; i < n && nexclusions; i++) {
+        gm_range seg = segments[i];
+        bool first = true;
+        uintptr_t at = seg.lo;
+        for (size_t e = 0; e < nexclusions && at < seg.hi; e++) {
+            gm_range x = exclusions[e];
+            if (x.hi <= at || x.lo >= seg.hi)
+                continue;
+            if (x.lo > at) { /* the part before the exclusion */
+                gm_range part = {at, x.lo};
+                if (first)
+                    segments[i] = part, first = false;
+                else if (nsegments < MAX_SEGMENTS)
+                    segments[nsegments++] = part;
+                else
+                    gm_fatal("more than %d root segments once %zu exclusions are applied", MAX_SEGMENTS,
+                             nexclusions);
+            }
+            at = x.hi;
+        }
+        if (at < seg.hi) {
+            gm_range part = {at, seg.hi};
+            if (first)
+                segments[i] = part, first = false;
+            else if (nsegments < MAX_SEGMENTS)
+                segments[nsegments++] = part;
+            else
+                gm_fatal("more than %d root segments once %zu exclusions are applied", MAX_SEGMENTS, nexclusions);
+        }
+        if (first)
+            segments[i] = (gm_range){seg.lo, seg.lo}; /* excluded whole */
+    }
+    gm_mutex_unlock(&roots_lock);
+}
+
+GM_API void gm_exclude_roots(void *lo, void *hi) {
+    uintptr_t a = (uintptr_t)lo, b = (uintptr_t)hi;
+    if (b <= a)
+        return;
+    gm_ensure_init();
+    gm_thread *self = roots_lock_take();
+    /* Merge with every exclusion it touches, then insert in order. */
+    size_t j = 0;
+    for (size_t i = 0; i < nexclusions; i++) {
+        gm_range x = exclusions[i];
+        if (x.hi < a || x.lo > b) {
+            exclusions[j++] = x;
+        } else {
+            a = x.lo < a ? x.lo : a;
+            b = x.hi > b ? x.hi : b;
+        }
+    }
+    nexclusions = j;
+    if (nexclusions == MAX_EXCLUSIONS)
+        gm_fatal("gm_exclude_roots(%p, %p): more than %d excluded ranges", lo, hi, MAX_EXCLUSIONS);
+    size_t at = 0;
+    while (at < nexclusions && exclusions[at].lo < a)
+        at++;
+    memmove(&exclusions[at + 1], &exclusions[at], (nexclusions - at) * sizeof(gm_range));
+    exclusions[at] = (gm_range){a, b};
+    nexclusions++;
+    roots_lock_give(self);
+}
+
+GM_API void gm_clear_root_exclusions(void) {
+    gm_ensure_init();
+    gm_thread *self = roots_lock_take();
+    nexclusions = 0;
+    roots_lock_give(self);
+}
+
 void gm_roots_collect_segments(void) {
     if (!segments) {
         segments = gm_os_alloc(MAX_SEGMENTS * sizeof(gm_range));
@@ -82,6 +166,7 @@ void gm_roots_collect_segments(void) {
     dl_iterate_phdr(segment_callback, &stopped);
     if (!stopped)
         gm_stop_world();
+    apply_exclusions();
     gm_globals_bytes = 0;
     for (size_t i = 0; i < nsegments; i++)
         gm_globals_bytes += segments[i].hi - segments[i].lo;

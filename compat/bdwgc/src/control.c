@@ -359,9 +359,13 @@ BDWGC_EXPORT void GC_clear_roots(void) {
     gm_remove_roots((void *)0, (void *)~(uintptr_t)0);
 }
 BDWGC_EXPORT void GC_exclude_static_roots(void *lo, void *hi) {
-    (void)lo, (void)hi;
+    bdwgc_enter();
+    gm_exclude_roots(lo, hi);
 }
-BDWGC_EXPORT void GC_clear_exclusion_table(void) {}
+BDWGC_EXPORT void GC_clear_exclusion_table(void) {
+    bdwgc_enter();
+    gm_clear_root_exclusions();
+}
 BDWGC_EXPORT void GC_register_displacement(size_t n) {
     (void)n;
 }
