@@ -79,6 +79,19 @@ static int segment_callback(struct dl_phdr_info *info, size_t size, void *data) 
 static gm_range exclusions[MAX_EXCLUSIONS];
 static size_t nexclusions;
 
+/* Keeps part of segment i: in its own slot for the first part, appended
+ * for the others. */
+static void keep_part(size_t i, bool *first, gm_range part) {
+    if (*first) {
+        segments[i] = part;
+        *first = false;
+    } else if (nsegments < MAX_SEGMENTS) {
+        segments[nsegments++] = part;
+    } else {
+        gm_fatal("more than %d root segments once %zu exclusions are applied", MAX_SEGMENTS, nexclusions);
+    }
+}
+
 /* Removes the excluded parts from the segments just collected (the world
  * is stopped: no registered thread holds roots_lock). */
 static void apply_exclusions(void) {
@@ -92,27 +105,12 @@ static void apply_exclusions(void) {
             gm_range x = exclusions[e];
             if (x.hi <= at || x.lo >= seg.hi)
                 continue;
-            if (x.lo > at) { /* the part before the exclusion */
-                gm_range part = {at, x.lo};
-                if (first)
-                    segments[i] = part, first = false;
-                else if (nsegments < MAX_SEGMENTS)
-                    segments[nsegments++] = part;
-                else
-                    gm_fatal("more than %d root segments once %zu exclusions are applied", MAX_SEGMENTS,
-                             nexclusions);
-            }
+            if (x.lo > at) /* the part before the exclusion */
+                keep_part(i, &first, (gm_range){at, x.lo});
             at = x.hi;
         }
-        if (at < seg.hi) {
-            gm_range part = {at, seg.hi};
-            if (first)
-                segments[i] = part, first = false;
-            else if (nsegments < MAX_SEGMENTS)
-                segments[nsegments++] = part;
-            else
-                gm_fatal("more than %d root segments once %zu exclusions are applied", MAX_SEGMENTS, nexclusions);
-        }
+        if (at < seg.hi)
+            keep_part(i, &first, (gm_range){at, seg.hi});
         if (first)
             segments[i] = (gm_range){seg.lo, seg.lo}; /* excluded whole */
     }
