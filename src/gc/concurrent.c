@@ -86,8 +86,22 @@ static size_t next_page(const gm_arena *a, size_t page, size_t npages, bool want
  * page left unprotected reads as written; if its span is freed and the
  * page reused for objects with pointers, it is rescanned until the next
  * reset protects it: conservative, never unsafe. */
-static uint64_t collect_tracked(gm_arena *a, size_t committed, bool reprotect,
-                                void (*fn)(uintptr_t, uintptr_t, void *), void *ctx) {
+typedef struct tracker_op {
+    bool release; /* remove the protection; else collect (and maybe reprotect) */
+    bool reprotect;
+    void (*fn)(uintptr_t, uintptr_t, void *);
+    void *ctx;
+} tracker_op;
+
+static uint64_t track_run(uintptr_t lo, uintptr_t hi, const tracker_op *op) {
+    if (op->release) {
+        gm_dirty_release(lo, hi);
+        return 0;
+    }
+    return gm_dirty_collect(lo, hi, op->reprotect, op->fn, op->ctx);
+}
+
+static uint64_t collect_tracked(gm_arena *a, size_t committed, const tracker_op *op) {
     size_t npages = (committed + GM_PAGE_SIZE - 1) >> GM_PAGE_SHIFT;
     uint64_t written = 0;
     size_t run = 0, page = 0; /* run: the first page of the tracked run */
@@ -95,19 +109,18 @@ static uint64_t collect_tracked(gm_arena *a, size_t committed, bool reprotect,
         size_t end = next_page(a, page, npages, false);
         if (end - page >= MIN_UNTRACKED_PAGES) {
             if (page > run)
-                written += gm_dirty_collect(a->base + (run << GM_PAGE_SHIFT), a->base + (page << GM_PAGE_SHIFT),
-                                            reprotect, fn, ctx);
+                written += track_run(a->base + (run << GM_PAGE_SHIFT), a->base + (page << GM_PAGE_SHIFT), op);
             run = end;
         }
         page = end;
     }
     if (run < npages)
-        written += gm_dirty_collect(a->base + (run << GM_PAGE_SHIFT), a->base + committed, reprotect, fn, ctx);
+        written += track_run(a->base + (run << GM_PAGE_SHIFT), a->base + committed, op);
     return written;
 }
 
 /* Calls the tracker on the committed part of every arena. */
-static uint64_t for_each_arena(bool reprotect, void (*fn)(uintptr_t, uintptr_t, void *), void *ctx) {
+static uint64_t for_each_arena(const tracker_op *op) {
     uint64_t written = 0;
     uintptr_t lo = atomic_load_explicit(&gm_heap_arenas.lo, memory_order_acquire);
     uintptr_t hi = atomic_load_explicit(&gm_heap_arenas.hi, memory_order_acquire);
@@ -117,9 +130,9 @@ static uint64_t for_each_arena(bool reprotect, void (*fn)(uintptr_t, uintptr_t, 
         if (!committed)
             continue;
         if (!a->untracked) {
-            written += collect_tracked(a, committed, reprotect, fn, ctx);
-        } else if (fn) { /* no tracking here: every page counts as written */
-            fn(a->base, a->base + committed, ctx);
+            written += collect_tracked(a, committed, op);
+        } else if (op->fn) { /* no tracking here: every page counts as written */
+            op->fn(a->base, a->base + committed, op->ctx);
             written += committed;
         }
     }
@@ -127,21 +140,17 @@ static uint64_t for_each_arena(bool reprotect, void (*fn)(uintptr_t, uintptr_t, 
 }
 
 void gm_concurrent_reset(void) {
+    tracker_op op = {.reprotect = true};
     if (gm_dirty_available())
-        for_each_arena(true, NULL, NULL);
+        for_each_arena(&op);
 }
 
+/* The tracked runs only: pointer-free runs were never protected (one that
+ * was, as a span with pointers before, costs one fault once). */
 void gm_concurrent_release(void) {
-    if (!gm_dirty_available())
-        return;
-    uintptr_t lo = atomic_load_explicit(&gm_heap_arenas.lo, memory_order_acquire);
-    uintptr_t hi = atomic_load_explicit(&gm_heap_arenas.hi, memory_order_acquire);
-    for (uintptr_t n = lo; n < hi; n++) {
-        gm_arena *a = gm_arena_lookup(n << GM_ARENA_SHIFT);
-        size_t committed = a ? __atomic_load_n(&a->committed, __ATOMIC_ACQUIRE) : 0;
-        if (committed && !a->untracked)
-            gm_dirty_release(a->base, a->base + committed);
-    }
+    tracker_op op = {.release = true};
+    if (gm_dirty_available())
+        for_each_arena(&op);
 }
 
 void gm_concurrent_forget(uintptr_t lo, uintptr_t hi) {
@@ -162,5 +171,6 @@ uint64_t gm_concurrent_rescan(gm_gcwork *w, bool final) {
         return 0;
     /* The final stop only reads: the next cycle re-protects before it
      * starts, so the stop does not pay for write-protecting. */
-    return for_each_arena(!final, rescan_run, w);
+    tracker_op op = {.reprotect = !final, .fn = rescan_run, .ctx = w};
+    return for_each_arena(&op);
 }

@@ -83,17 +83,27 @@ bool gm_dirty_register(void *p, size_t size) {
     return ioctl(uffd, GM_UFFDIO_REGISTER, &reg) == 0;
 }
 
+/* Both calls walk the page tables holding the address space's lock for
+ * reading; over hundreds of MiB in one call they kept a thread that grows
+ * the heap (mprotect takes it for writing) waiting 10 ms.  So they go in
+ * steps of CALL_STEP. */
+#define CALL_STEP ((uintptr_t)16 << 20)
+
 void gm_dirty_release(uintptr_t lo, uintptr_t hi) {
     /* Mode 0 removes the protection; DONTWAKE: nobody waits on an
      * asynchronous fault. */
-    struct gm_uffdio_writeprotect wp = {lo, hi - lo, GM_UFFDIO_WRITEPROTECT_MODE_DONTWAKE};
-    while (ioctl(uffd, GM_UFFDIO_WRITEPROTECT, &wp) != 0) {
-        if (errno == EINTR || errno == EAGAIN)
-            continue;
-        /* Harmless to stop here: pages left protected cost a fault each. */
-        gm_print("gomem: unprotecting [%p, %p) failed (errno %d); writes there take a fault until the next cycle\n",
-                (void *)lo, (void *)hi, errno);
-        return;
+    for (uintptr_t at = lo; at < hi;) {
+        uintptr_t end = hi - at > CALL_STEP ? at + CALL_STEP : hi;
+        struct gm_uffdio_writeprotect wp = {at, end - at, GM_UFFDIO_WRITEPROTECT_MODE_DONTWAKE};
+        if (ioctl(uffd, GM_UFFDIO_WRITEPROTECT, &wp) != 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            /* Harmless to stop here: pages left protected cost a fault each. */
+            gm_print("gomem: unprotecting [%p, %p) failed (errno %d); writes there take a fault until the next "
+                     "cycle\n", (void *)at, (void *)hi, errno);
+            return;
+        }
+        at = end;
     }
 }
 
@@ -122,8 +132,9 @@ uint64_t gm_dirty_collect(uintptr_t lo, uintptr_t hi, bool reprotect,
     struct gm_page_region vec[SCAN_VEC];
     uint64_t bytes = 0;
     while (lo < hi) {
-        uintptr_t walk_end = hi;
-        long n = scan_once(lo, hi, vec, SCAN_VEC, &walk_end, reprotect);
+        uintptr_t step_end = hi - lo > CALL_STEP ? lo + CALL_STEP : hi;
+        uintptr_t walk_end = step_end;
+        long n = scan_once(lo, step_end, vec, SCAN_VEC, &walk_end, reprotect);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
