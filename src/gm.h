@@ -151,6 +151,8 @@ bool gm_dirty_register(void *p, size_t size);
 uint64_t gm_dirty_collect(uintptr_t lo, uintptr_t hi, bool reprotect,
                           void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx);
 void gm_dirty_release(uintptr_t lo, uintptr_t hi);
+/* In a forked child: gives tracking up (it belongs to the parent). */
+void gm_dirty_forked_child(void);
 
 /* Signals for the upper layers (src/os/signal.c).  gm_os_on_segv installs
  * a SIGSEGV handler that runs on the alternate signal stack and calls fn

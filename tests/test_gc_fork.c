@@ -28,7 +28,9 @@
  * own that allocates and verifies a list while it forces collections;
  * forks a grandchild that does the same; exits 0.
  *
- * Part 2 (another thread's cached span): see A above.
+ * Part 2 (another thread's cached span): see A above.  The child also
+ * marks with the world stopped (write tracking stays with the parent) and
+ * the parent keeps its own mode.
  *
  * Part 3 (busy): two threads allocate and keep lists and a third forces
  * collections in a loop while the main thread forks 16 times (4 quick);
@@ -248,6 +250,13 @@ static void cached_span_child(void *arg) {
         gm_gc();
         check_ab(i);
     }
+    /* The parent's userfaultfd and pagemap file stay bound to the parent's
+     * address space: a child using them would read and re-protect the
+     * parent's pages (hiding its writes from the parent's collector) and
+     * never see its own.  The child marks with the world stopped. */
+    gm_memstats ms;
+    gm_read_memstats(&ms);
+    CHECK(ms.concurrent_mark == 0, "the child marked concurrently with write tracking inherited from the parent");
     alarm(0);
 }
 
@@ -259,7 +268,16 @@ static void part2(void) {
         sched_yield();
     make_b();
     gm_test_clear_stack();
+    gm_gc();
+    gm_memstats before;
+    gm_read_memstats(&before);
     bool ok = run_child("part 2 (object reachable through another thread's cached span)", cached_span_child, NULL);
+    gm_gc();
+    gm_memstats after;
+    gm_read_memstats(&after);
+    CHECK(after.concurrent_mark == before.concurrent_mark,
+          "the parent marked %s before the fork and %s after it", before.concurrent_mark ? "concurrently" : "stopped",
+          after.concurrent_mark ? "concurrently" : "stopped");
     char c = 'x';
     CHECK(write(holder_pipe[1], &c, 1) == 1, "write failed");
     pthread_join(th, NULL);

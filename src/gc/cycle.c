@@ -386,11 +386,11 @@ static void run_cycle(bool forced) {
     tc.concurrent = concurrent;
     tc.rescanned = rescanned;
     gm_mutex_unlock(&gm_gc_lock);
-    if (concurrent)
-        gm_concurrent_release();
     atomic_fetch_and(&gm_gc_pressure, ~GM_PRESSURE_WAIT);
     atomic_fetch_add(&gm_gc_cycles_done, 1);
     gm_note_notify_all(&done_note);
+    if (concurrent) /* after the waiters go: they need none of it */
+        gm_concurrent_release();
     gm_specials_after_cycle();
     gm_gc_events_fire(GM_GC_END);
     if (gm_cfg.gctrace) {
@@ -480,6 +480,7 @@ static void fork_child(void) {
     }
     atomic_store(&collector_started, false);
     atomic_store(&request_pending, 0);
+    gm_dirty_forked_child();
     gm_mark_forget_workers();
     unlock_all();
     while (gone) {

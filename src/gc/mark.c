@@ -457,6 +457,12 @@ GM_NO_SANITIZE uint64_t gm_mark_assist(uint64_t budget) {
             w.buf = b;
         }
         gm_range r = w.buf->r[--w.buf->n];
+        if (GM_UNLIKELY(r.lo & GM_KIND_TAG)) { /* an object of a kind: scanned as drain does, whole */
+            uint64_t before = w.scanned_bytes;
+            gm_kind_scan(&w, r.lo & ~GM_KIND_TAG, r.hi);
+            scanned += w.scanned_bytes - before;
+            continue;
+        }
         if (r.hi - r.lo > ASSIST_RANGE_MAX) {
             /* The rest goes back in the slot just taken: an assist runs in
              * its thread's no-stop region, and one range can be a whole

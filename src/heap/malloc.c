@@ -234,7 +234,10 @@ GM_NOINLINE static void *alloc_slow(size_t size, bool noscan) {
     bool zero_later = false;
     gm_nostop_enter(t);
     if (large) {
-        p = too_large ? NULL : gm_alloc_large(size, noscan, &zero_later);
+        /* Under gccheckmark the check re-marks from the stacks in the final
+         * stop and would scan an object not zeroed yet, finding stale
+         * pointers to unmarked objects: zeroed in the region there. */
+        p = too_large ? NULL : gm_alloc_large(size, noscan, gm_cfg.gccheckmark ? NULL : &zero_later);
     } else if (tiny) {
         p = alloc_tiny(t->mcache, size);
     } else {

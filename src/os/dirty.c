@@ -181,9 +181,30 @@ static bool self_test(void) {
     return ok;
 }
 
+void gm_dirty_forked_child(void) {
+    if (!available)
+        return;
+    /* The userfaultfd and the pagemap file stay bound to the parent's
+     * address space: here they would read and re-protect the parent's
+     * pages (hiding its writes from its own collector) and never see the
+     * child's, whose arenas lost their registration in the fork.  The
+     * child marks with the world stopped. */
+    close(uffd);
+    close(pagemap);
+    uffd = pagemap = -1;
+    available = false;
+    why_not = "a forked child (the parent's write tracking does not follow it)";
+}
+
 void gm_dirty_init(const char *refused) {
     if (refused) {
         why_not = refused;
+        return;
+    }
+    if (gm_os_page_size() > GM_PAGE_SIZE) {
+        /* Large objects start and end on GM_PAGE_SIZE boundaries; tracking
+         * by bigger pages would re-protect part of the next span. */
+        why_not = "the system's pages are larger than the heap's 8 KiB pages";
         return;
     }
     uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | GM_UFFD_USER_MODE_ONLY);
