@@ -281,15 +281,15 @@ static void run_cycle(bool forced) {
     gm_gc_events_fire(GM_GC_START);
     uint64_t t0 = gm_nanotime(), c0 = gm_thread_cputime();
     gm_mutex_lock(&gm_gc_lock);
+    /* Re-protect the heap while the program still runs (concurrent.c says
+     * why that is early enough), before the thread list's lock: threads
+     * that register or exit meanwhile need not wait for it. */
+    if (concurrent)
+        gm_concurrent_reset();
     gm_mutex_lock(&gm_threads_lock);
     tc.n = atomic_fetch_add(&cycles_started, 1) + 1;
     tc.forced = forced;
     tc.start_ns = t0 - gm_gcstats.start_ns;
-
-    /* Re-protect the heap while the program still runs (concurrent.c says
-     * why that is early enough). */
-    if (concurrent)
-        gm_concurrent_reset();
     uint64_t ts1 = gm_nanotime(); /* the first stop begins */
 
     /* Stop the world; sweep termination; flush the mcaches.  The heap at
