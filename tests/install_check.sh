@@ -35,7 +35,22 @@ done
 soname=$(readelf -d "$lib/gomem/libgc.so.1" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = libgc.so.1 ] || fail "the drop-in library's SONAME is '$soname', not libgc.so.1"
 
-pc() { PKG_CONFIG_PATH="$lib/pkgconfig" pkg-config --define-variable=prefix="$root" "$@"; }
+if command -v pkg-config >/dev/null; then
+    pc() { PKG_CONFIG_PATH="$lib/pkgconfig" pkg-config --define-variable=prefix="$root" "$@"; }
+else
+    # Without pkg-config (not in build-essential): the flags the .pc files
+    # must give, after checking that they say so.
+    echo "install_check: pkg-config is not installed; checking the .pc files' text instead"
+    grep -q -- '-lgomem' "$lib/pkgconfig/gomem.pc" || fail "gomem.pc does not link -lgomem"
+    grep -q 'includedir=.*/gomem/bdwgc' "$lib/pkgconfig/gomem-bdwgc.pc" || fail "gomem-bdwgc.pc has the wrong includedir"
+    pc() {
+        case "$*" in
+        *--cflags*gomem-bdwgc*) echo "-I$root/include/gomem/bdwgc" ;;
+        *--cflags*) echo "-I$root/include" ;;
+        *--libs*) echo "-L$lib -lgomem -lpthread -ldl -lm" ;;
+        esac
+    }
+fi
 cat >"$STAGE/native.c" <<'C'
 #include <gomem.h>
 #include <stdio.h>
