@@ -21,19 +21,9 @@
 #include "gm_test.h"
 
 #define HOLDERS 20000
-#define WORDS 6
 
 static void **holders[HOLDERS]; /* uncollectable: roots until freed */
 static atomic_int stop;
-
-static uint64_t *target_new(uint64_t id) {
-    uint64_t *o = gm_alloc(WORDS * sizeof(uint64_t));
-    CHECK(o != NULL, "gm_alloc failed");
-    o[0] = id;
-    for (int i = 1; i < WORDS; i++)
-        o[i] = gm_test_word(id, (size_t)i);
-    return o;
-}
 
 static void *churn(void *arg) {
     (void)arg;
@@ -58,7 +48,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < HOLDERS; i++) {
         holders[i] = gm_alloc_uncollectable(4 * sizeof(void *), false);
         CHECK(holders[i] != NULL, "gm_alloc_uncollectable failed");
-        holders[i][0] = target_new((uint64_t)i + 1);
+        holders[i][0] = gm_test_obj_make((uint64_t)i + 1);
     }
     gm_test_clear_stack();
     pthread_t th[2];
@@ -69,10 +59,8 @@ int main(int argc, char **argv) {
     uint32_t start_gc = after.num_gc;
     while (after.num_gc - start_gc < (uint32_t)cycles) {
         gm_test_clear_stack();
-        for (int i = 0; i < HOLDERS; i += 97) { /* spot checks while it runs */
-            uint64_t *o = holders[i][0];
-            CHECK(o[0] == (uint64_t)i + 1, "target %d has id %llu", i, (unsigned long long)o[0]);
-        }
+        for (int i = 0; i < HOLDERS; i += 97) /* spot checks while it runs */
+            gm_test_obj_verify(holders[i][0], (uint64_t)i + 1, "target held in word 0, while collecting");
         gm_read_memstats(&after);
         gm_yield();
     }
@@ -81,13 +69,8 @@ int main(int argc, char **argv) {
         CHECK(pthread_join(th[t], NULL) == 0, "join failed");
     gm_gc();
     gm_read_memstats(&after);
-    for (int i = 0; i < HOLDERS; i++) {
-        uint64_t *o = holders[i][0];
-        CHECK(gm_size(o) > 0, "target %d, held only in word 0 of an uncollectable object, was freed", i);
-        CHECK(o[0] == (uint64_t)i + 1, "target %d has id %llu", i, (unsigned long long)o[0]);
-        for (int w = 1; w < WORDS; w++)
-            CHECK(o[w] == gm_test_word((uint64_t)i + 1, (size_t)w), "target %d: word %d changed", i, w);
-    }
+    for (int i = 0; i < HOLDERS; i++)
+        gm_test_obj_verify(holders[i][0], (uint64_t)i + 1, "target held only in word 0 of an uncollectable object");
     printf("test_gc_kind_assist: %u collections (%s), %d targets held in word 0 of uncollectable objects intact, "
            "%llu objects freed\n",
            after.num_gc - start_gc, after.concurrent_mark ? "concurrent marking" : "stop-the-world",

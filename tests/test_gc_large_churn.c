@@ -87,24 +87,6 @@ static void part1_churn(uint64_t rounds) {
           (unsigned long long)ms.heap_alloc, (unsigned long long)before.heap_alloc);
 }
 
-/* A checked small object: its id, then words derived from it. */
-#define SMALL_WORDS 8
-static uint64_t *small_new(uint64_t id) {
-    uint64_t *o = gm_alloc(SMALL_WORDS * sizeof(uint64_t));
-    CHECK(o != NULL, "small object %llu: gm_alloc failed", (unsigned long long)id);
-    o[0] = id;
-    for (int i = 1; i < SMALL_WORDS; i++)
-        o[i] = gm_test_word(id, (size_t)i);
-    return o;
-}
-
-static void small_check(const uint64_t *o, uint64_t id) {
-    CHECK(o[0] == id, "small object %llu: id %llu", (unsigned long long)id, (unsigned long long)o[0]);
-    for (int i = 1; i < SMALL_WORDS; i++)
-        CHECK(o[i] == gm_test_word(id, (size_t)i), "small object %llu: word %d changed", (unsigned long long)id,
-              i);
-}
-
 #define NLARGE 8
 #define PER_LARGE 4096
 #define LARGE_SIZE (4 * MiB)
@@ -127,7 +109,7 @@ static void part2_stored_after_zeroing(void) {
     gm_gc();
     pthread_t th;
     CHECK(gm_thread_create(&th, NULL, collect_loop, NULL) == 0, "thread create failed");
-    uint64_t ***large = gm_alloc(NLARGE * sizeof *large);
+    gm_test_obj ***large = gm_alloc(NLARGE * sizeof *large);
     holder = large;
     uint64_t id = 1;
     for (int l = 0; l < NLARGE; l++) {
@@ -135,7 +117,7 @@ static void part2_stored_after_zeroing(void) {
         CHECK(large[l] != NULL, "large object %d: gm_alloc failed", l);
         /* Stored after the allocation returned: slots spread over its pages. */
         for (int k = 0; k < PER_LARGE; k++)
-            large[l][(size_t)k * (LARGE_SIZE / sizeof(uint64_t *) / PER_LARGE)] = small_new(id++);
+            large[l][(size_t)k * (LARGE_SIZE / sizeof(gm_test_obj *) / PER_LARGE)] = gm_test_obj_make(id++);
     }
     gm_test_clear_stack();
     for (int r = 0; r < 3; r++)
@@ -146,7 +128,8 @@ static void part2_stored_after_zeroing(void) {
     id = 1;
     for (int l = 0; l < NLARGE; l++)
         for (int k = 0; k < PER_LARGE; k++)
-            small_check(large[l][(size_t)k * (LARGE_SIZE / sizeof(uint64_t *) / PER_LARGE)], id++);
+            gm_test_obj_verify(large[l][(size_t)k * (LARGE_SIZE / sizeof(gm_test_obj *) / PER_LARGE)], id++,
+                               "small object reachable only from a large one");
     printf("part 2: %d small objects, reachable only from %d large objects filled while marking ran, intact\n",
            NLARGE * PER_LARGE, NLARGE);
     holder = NULL;

@@ -19,7 +19,6 @@
 #include "gm_test.h"
 
 #define RANGES 64
-#define WORDS 16
 
 static void *slots[RANGES][8]; /* each range: 8 words, the first holds the object */
 static atomic_int stop;
@@ -33,35 +32,18 @@ static void on_alarm(int sig) {
     _exit(1);
 }
 
-static uint64_t *make_object(uint64_t id) {
-    uint64_t *o = gm_alloc(WORDS * sizeof(uint64_t));
-    CHECK(o != NULL, "gm_alloc failed");
-    o[0] = id;
-    for (int i = 1; i < WORDS; i++)
-        o[i] = gm_test_word(id, (size_t)i);
-    return o;
-}
-
-static void check_object(const uint64_t *o, uint64_t id) {
-    CHECK(o[0] == id, "object %llu reachable from a root range has id %llu", (unsigned long long)id,
-          (unsigned long long)o[0]);
-    for (int i = 1; i < WORDS; i++)
-        CHECK(o[i] == gm_test_word(id, (size_t)i), "object %llu: word %d changed while its range was a root",
-              (unsigned long long)id, i);
-}
-
 static void *adder(void *arg) {
     (void)arg;
     uint64_t id = 1;
     while (!atomic_load(&stop)) {
         uint64_t first = id;
         for (int i = 0; i < RANGES; i++) {
-            slots[i][0] = make_object(id++);
+            slots[i][0] = gm_test_obj_make(id++);
             gm_add_roots(slots[i], slots[i] + 8);
         }
         gm_test_clear_stack();
         for (int i = 0; i < RANGES; i++) {
-            check_object(slots[i][0], first + (uint64_t)i);
+            gm_test_obj_verify(slots[i][0], first + (uint64_t)i, "object reachable from a root range");
             atomic_fetch_add(&checks, 1);
         }
         for (int i = 0; i < RANGES; i++) {

@@ -57,6 +57,7 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
         gm_heap_prof.sweep(s);
     uint64_t reclaimed = 0, marked_freed = 0;
     uint32_t applied = 0, live = 0;
+    bool large = gm_spanclass_sizeclass(s->spanclass) == 0;
     for (unsigned w = 0; w < s->nwords; w++) {
         uint64_t mask = (w + 1) * 64 > s->nelems ? low_mask(s->nelems - w * 64) : ~0ull;
         uint64_t m = gm_take_marks(s, w) & mask;
@@ -68,7 +69,8 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
         uint64_t now = m & a & ~f;
         reclaimed += (uint64_t)gm_popcount64(a & ~f & ~m);
         applied += (uint32_t)gm_popcount64(f);
-        marked_freed += (uint64_t)gm_popcount64(m & a & f);
+        if (large) /* one word; small objects' frees left heap_live when published */
+            marked_freed += (uint64_t)gm_popcount64(m & a & f);
         live += (uint32_t)gm_popcount64(now);
         atomic_store_explicit(&s->alloc_bits[w], now, memory_order_relaxed);
     }
@@ -85,7 +87,6 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
     GM_ASSERT(gm_span_count_alloc(s) == live); /* the bitmap agrees with the count */
     if (reclaimed || applied)
         s->needzero = true;
-    bool large = gm_spanclass_sizeclass(s->spanclass) == 0;
     if (reclaimed) {
         atomic_fetch_add_explicit(large ? &gm_hstats.large_free : &gm_hstats.nfree, reclaimed,
                                   memory_order_relaxed);
@@ -99,7 +100,7 @@ bool gm_sweep_span(gm_span *s, bool *freed_span) {
      * marked bytes the cycle left there, so it leaves them now (unmarked,
      * it never entered them).  Small objects' frees leave heap_live when
      * they are published. */
-    if (large && marked_freed)
+    if (marked_freed)
         atomic_fetch_sub_explicit(&gm_hstats.heap_live, marked_freed * s->elemsize, memory_order_relaxed);
     atomic_fetch_add_explicit(&gm_swept_spans, 1, memory_order_relaxed);
     atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
