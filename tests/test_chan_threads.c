@@ -153,9 +153,13 @@ static void test_waitgroup_threads(void) {
 }
 
 int main(void) {
+    fprintf(stderr, "many_to_many\n");
     test_many_to_many();
+    fprintf(stderr, "ping_pong\n");
     test_ping_pong();
+    fprintf(stderr, "cross_thread_select\n");
     test_cross_thread_select();
+    fprintf(stderr, "waitgroup_threads\n");
     test_waitgroup_threads();
     printf("test_chan_threads: ok\n");
     return 0;

@@ -321,9 +321,17 @@ static void *idle_sleep(void *p) {
     return NULL;
 }
 
+/* The handshake with gm_sched_ready is Dekker's: each side stores (idle,
+ * remote) and then loads the other's word.  The store here is an exchange,
+ * a read-modify-write, not a plain seq_cst store: qemu-user on an x86 host
+ * translates aarch64's store-release and load-acquire with fences only
+ * before the store and after the load, so a plain store-then-load may
+ * reorder there and a wake-up was lost (a hang, about 1 run in 100 of
+ * test_chan_threads).  An atomic exchange is a full barrier everywhere,
+ * and this is the path into sleep, where it costs nothing that matters. */
 static void idle(gm_task_sched *s) {
     uint32_t seen = gm_note_seq(&s->note);
-    atomic_store_explicit(&s->idle, 1, memory_order_seq_cst);
+    atomic_exchange_explicit(&s->idle, 1, memory_order_seq_cst);
     if (!atomic_load_explicit(&s->remote, memory_order_seq_cst)) {
         int64_t timeout = s->ntimers ? gm_timer_next(s, gm_nanotime()) : -1;
         if (timeout != 0) {
