@@ -59,6 +59,10 @@ typedef struct gm_gcwork {
 /* mark.c */
 void gm_mark_init(void);
 void gm_gcwork_push(gm_gcwork *w, uintptr_t lo, uintptr_t hi);
+/* Queues a run of written pages [lo, hi) (page-aligned, at most
+ * GM_RESCAN_ITEM bytes) whose marked objects are to be rescanned: one work
+ * item for the run, not one per object (concurrent.c). */
+void gm_gcwork_push_rescan(gm_gcwork *w, uintptr_t lo, uintptr_t hi);
 void gm_gcwork_flush(gm_gcwork *w);
 /* Marks the object v points into (interior pointers too) and queues it for
  * scanning; returns true if it was white. */
@@ -241,5 +245,14 @@ void gm_checkmark_verify(void);
 void gm_concurrent_reset(void);
 void gm_concurrent_release(void);
 uint64_t gm_concurrent_rescan(gm_gcwork *w, bool final);
+/* A queued work item is a run of written pages when its start carries
+ * GM_RESCAN_TAG (page starts leave the low bits free; bit 0 is
+ * GM_KIND_TAG): gm_concurrent_rescan_item scans, on [lo, hi), the parts of
+ * the marked objects of scan spans that lie there.  Items are at most
+ * GM_RESCAN_ITEM bytes, so that work on a long run of written pages is
+ * shared between the workers and an assist's step stays short. */
+#define GM_RESCAN_TAG ((uintptr_t)2)
+#define GM_RESCAN_ITEM ((uintptr_t)64 << 10)
+void gm_concurrent_rescan_item(gm_gcwork *w, uintptr_t lo, uintptr_t hi);
 
 #endif

@@ -119,6 +119,11 @@ void gm_gcwork_push(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
         push(w, lo, hi);
 }
 
+void gm_gcwork_push_rescan(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
+    GM_ASSERT(!(lo & (GM_RESCAN_TAG | GM_KIND_TAG)) && hi > lo && hi - lo <= GM_RESCAN_ITEM);
+    push(w, lo | GM_RESCAN_TAG, hi);
+}
+
 void gm_gcwork_flush(gm_gcwork *w) {
     if (w->buf && w->buf->n) {
         put_full(w->buf);
@@ -226,13 +231,18 @@ GM_NO_SANITIZE void gm_scan_range(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
 }
 
 /* Scans one grey range: an object of a kind (tagged start) with its kind's
- * scan, anything else conservatively.  Every consumer of grey work comes
- * through here (drain, mark assists). */
+ * scan, a run of written pages (tagged start) by its marked objects,
+ * anything else conservatively.  Every consumer of grey work comes through
+ * here (drain, mark assists). */
 GM_NO_SANITIZE GM_INLINE void scan_grey(gm_gcwork *w, gm_range r) {
-    if (GM_UNLIKELY(r.lo & GM_KIND_TAG))
-        gm_kind_scan(w, r.lo & ~GM_KIND_TAG, r.hi);
-    else
+    if (GM_UNLIKELY(r.lo & (GM_KIND_TAG | GM_RESCAN_TAG))) {
+        if (r.lo & GM_KIND_TAG)
+            gm_kind_scan(w, r.lo & ~GM_KIND_TAG, r.hi);
+        else
+            gm_concurrent_rescan_item(w, r.lo & ~GM_RESCAN_TAG, r.hi);
+    } else {
         gm_scan_range(w, r.lo, r.hi);
+    }
 }
 
 /* Gives half of a large local buffer to waiting workers. */
@@ -464,7 +474,7 @@ GM_NO_SANITIZE uint64_t gm_mark_assist(uint64_t budget) {
             w.buf = b;
         }
         gm_range r = w.buf->r[--w.buf->n];
-        if (!(r.lo & GM_KIND_TAG) && r.hi - r.lo > ASSIST_RANGE_MAX) {
+        if (!(r.lo & (GM_KIND_TAG | GM_RESCAN_TAG)) && r.hi - r.lo > ASSIST_RANGE_MAX) {
             /* The rest goes back in the slot just taken: an assist runs in
              * its thread's no-stop region, and one range can be a whole
              * large object (256 MiB took 80 ms, and every stop waited).
