@@ -298,6 +298,7 @@ static void run_cycle(bool forced) {
      * live heap marked could exceed it (gctrace's X->Y->Z with Z > X). */
     gm_roots_collect_segments();
     tc.heap_start = atomic_load(&gm_hstats.heap_live);
+    tc.goal = atomic_load(&gm_pace.goal); /* this cycle's, as Go prints */
     gm_sweep_all();
     for (gm_thread *t = gm_threads; t; t = t->next)
         gm_mcache_release_all(t->mcache);
@@ -367,7 +368,8 @@ static void run_cycle(bool forced) {
     if (forced)
         gm_gcstats.num_forced_gc++;
     gm_gcstats.last_gc_ns = gm_walltime();
-    uint64_t cycle_cpu = (c4 - c0) + worker_cpu;
+    uint64_t assist_cpu = atomic_exchange(&gm_assist_ns, 0);
+    uint64_t cycle_cpu = (c4 - c0) + worker_cpu + assist_cpu;
     gm_gcstats.gc_cpu_ns += cycle_cpu;
     uint64_t wall = t4 - t0 ? t4 - t0 : 1;
     gm_pacer_note_cpu((double)cycle_cpu / (double)(wall * (uint64_t)gm_os_ncpu()));
@@ -377,8 +379,8 @@ static void run_cycle(bool forced) {
     tc.stw1_cpu_ns = c2 - c0;
     tc.mark_cpu_ns = (c3 - c2) + worker_cpu;
     tc.stw2_cpu_ns = c4 - c3;
+    tc.assist_cpu_ns = assist_cpu;
     tc.heap_live = marked;
-    tc.goal = atomic_load(&gm_pace.goal);
     tc.stacks = stack_inuse;
     tc.globals = gm_globals_bytes;
     tc.procs = gm_cfg.procs;

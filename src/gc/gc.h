@@ -77,6 +77,9 @@ void gm_scan_now(gm_gcwork *w, uintptr_t lo, uintptr_t hi);
 /* Bytes allocated black (marked at allocation) in the current cycle, and
  * bytes marked by assists. */
 extern _Atomic uint64_t gm_black_bytes, gm_assist_bytes;
+/* Time allocating threads spent in mark assists (their wall time there,
+ * which is CPU time: an assist never sleeps), taken by each cycle. */
+extern _Atomic uint64_t gm_assist_ns;
 /* Bytes scanned so far in the current concurrent cycle, by workers (every
  * few hundred ranges), assists and rescans: the pacer's measure of how far
  * marking has come (cycle.c resets it at the first stop). */
@@ -202,6 +205,7 @@ typedef struct gm_trace_cycle {
     uint64_t start_ns;               /* since init */
     uint64_t stw1_ns, mark_ns, stw2_ns;
     uint64_t stw1_cpu_ns, mark_cpu_ns, stw2_cpu_ns;
+    uint64_t assist_cpu_ns; /* mark assists of the allocating threads */
     uint64_t heap_start, heap_end, heap_live, goal;
     uint64_t stacks, globals;
     int procs;

@@ -449,7 +449,10 @@ void gm_gc_add_black_bytes(uint64_t bytes) {
 /* The most of one range an assist scans before it looks at its budget. */
 #define ASSIST_RANGE_MAX ((uintptr_t)64 << 10)
 
+_Atomic uint64_t gm_assist_ns;
+
 GM_NO_SANITIZE uint64_t gm_mark_assist(uint64_t budget) {
+    uint64_t t0 = gm_nanotime();
     gm_gcwork w;
     memset(&w, 0, sizeof w);
     uint64_t scanned = 0;
@@ -499,6 +502,7 @@ GM_NO_SANITIZE uint64_t gm_mark_assist(uint64_t budget) {
     }
     atomic_fetch_add_explicit(&gm_assist_bytes, w.marked_bytes, memory_order_relaxed);
     atomic_fetch_add_explicit(&gm_scan_progress, scanned, memory_order_relaxed);
+    atomic_fetch_add_explicit(&gm_assist_ns, gm_nanotime() - t0, memory_order_relaxed);
     return scanned;
 }
 
