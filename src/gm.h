@@ -134,6 +134,33 @@ long gm_os_max_map_count(void);
  * none. */
 uint64_t gm_os_address_space_limit(void);
 
+/* A bump allocator's position in its current chunk of gm_os_alloc memory,
+ * kept in a library global.  The library's data segment is scanned as a
+ * root, so its pointers never hold the address just past the chunk: the
+ * kernel may map an arena right there, and that address is then the
+ * arena's first object, which such a pointer kept alive (test_gc_own_globals
+ * caught the heap profiler's chunk ending at the first arena's base).  So
+ * cur becomes NULL when the chunk is used up, and the end is kept as a
+ * count of bytes left. */
+typedef struct gm_bump {
+    char *cur;
+    size_t left;
+} gm_bump;
+/* n bytes from the current chunk, or NULL if it has fewer left. */
+GM_INLINE void *gm_bump_take(gm_bump *b, size_t n) {
+    if (!b->cur || b->left < n)
+        return NULL;
+    char *p = b->cur;
+    b->left -= n;
+    b->cur = b->left ? p + n : NULL;
+    return p;
+}
+/* Starts a new chunk (the rest of the old one is abandoned). */
+GM_INLINE void gm_bump_reset(gm_bump *b, void *chunk, size_t size) {
+    b->cur = chunk;
+    b->left = size;
+}
+
 /* Dirty-page tracking (src/os/dirty.c): userfaultfd asynchronous
  * write-protect plus PAGEMAP_SCAN.  gm_dirty_init decides once, at start,
  * whether the kernel supports it (refused: why not to use it, or NULL);

@@ -2,31 +2,25 @@
  * test_gc_own_globals.c - the collector must not treat its own bookkeeping
  * as a root.
  *
- * *** EXPOSES A LIBRARY BUG (part 2; fails until it is fixed) ***
  * roots.c scans every writable PT_LOAD segment conservatively, the
  * library's own included (the executable's, when linked statically, or
  * libgomem.so's), so a library global that holds a heap address keeps the
- * object there alive.
+ * object there alive.  Regressions this test caught:
  *
- * 1. (Fixed in afdc89e; part 1 is its regression test.)  gm_heap_lo, the
- *    lowest arena's base, was such a global: the heap's first span starts
- *    there, so the program's first object was never freed.
- *
- * 2. src/gc/mark.c `static gm_gcwork worker_work[GM_MAX_WORKERS]`: since
- *    the per-worker span cache (gm_gcwork.span/span_lo/span_len in
- *    src/gc/gc.h), each worker keeps the base of the last span it looked up
- *    in span_lo, in .bss, after its drain ends.  At the next cycle another
- *    worker may scan that segment before the owner clears its cache
- *    (forget_span at the start of its drain), and during a cycle the
- *    workers' live caches are scanned too: the object at that span's base
- *    (a large object, or a small span's first slot) survives a cycle in
- *    which it was unreachable.  Part 2 below, with GOMEM_PROCS=4: an
+ * 1. gm_heap_lo, the lowest arena's base, was such a global: the heap's
+ *    first span starts there, so the program's first object was never
+ *    freed (fixed in afdc89e).
+ * 2. The mark workers' span cache (worker_work[] in src/gc/mark.c's .bss)
+ *    kept the base of the last span looked up after a drain ended: an
  *    unreachable 1 MiB object survived the next gm_gc() in 35 of 40 rounds
- *    here (0 of 40 with GOMEM_PROCS=1).
- *
- * A fix: keep heap addresses the library needs out of the scanned
- * segments (gm_os_alloc memory, or the stored values masked), or exclude
- * the library's own data from the root segments, as bdwgc excludes its own.
+ *    with GOMEM_PROCS=4.
+ * 3. A bump allocator's end pointer in a global (the heap profiler's
+ *    bucket chunk, span records, special-list headers) was the address just
+ *    past its chunk, and the kernel sometimes mapped the first arena right
+ *    there: the first object survived (about 1 run in 60; src/gm.h's
+ *    gm_bump).  And gm_init's dead frames, at load, left the arena's base
+ *    in stack slots main's frames later cover without writing (about 1 run
+ *    in 50; src/config.c scrubs them).
  *
  * Part 1: the process's first allocation is an 8 MiB object, its address
  * kept only XOR-masked; after clearing the stack it must be gone within four
@@ -116,8 +110,8 @@ static bool part1_heap_lo(void) {
           big, s2);
     if (s1 != 0) {
         fprintf(stderr, "FAIL part 1: the process's first object (%zu bytes at %p, the lowest arena's base) survived collections with "
-          "no reference to it: the library's own global gm_heap_lo holds that address and its data segment "
-          "is scanned as a root\n",
+          "no reference to it: a library global or a stale stack slot holds that address (the library's data "
+          "segment is scanned as a root)\n",
                 big, (void *)(first ^ g_mask));
         return false;
     }

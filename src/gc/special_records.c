@@ -34,7 +34,7 @@ static _Atomic uint32_t rec_nchunks;
 
 static gm_mutex hdr_lock = GM_MUTEX_INIT;
 static gm_special_list *hdr_free;
-static char *hdr_cur, *hdr_end;
+static gm_bump hdrs;
 
 static void *pool_chunk(void) {
     void *p = gm_os_alloc(POOL_CHUNK);
@@ -149,12 +149,11 @@ static gm_special_list *hdr_alloc(void) {
     if (h) {
         hdr_free = h->reg_next;
     } else {
-        if (!hdr_cur || (size_t)(hdr_end - hdr_cur) < sizeof *h) {
-            hdr_cur = pool_chunk();
-            hdr_end = hdr_cur + POOL_CHUNK;
+        h = gm_bump_take(&hdrs, sizeof *h);
+        if (!h) {
+            gm_bump_reset(&hdrs, pool_chunk(), POOL_CHUNK);
+            h = gm_bump_take(&hdrs, sizeof *h);
         }
-        h = (gm_special_list *)hdr_cur;
-        hdr_cur += sizeof *h;
     }
     gm_mutex_unlock(&hdr_lock);
     memset(h, 0, sizeof *h);

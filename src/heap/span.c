@@ -17,7 +17,7 @@
 gm_mutex gm_span_records_lock = GM_MUTEX_INIT;
 #define records_lock gm_span_records_lock
 static gm_span *free_records[GM_BITMAP_WORDS + 1];
-static char *chunk_cur, *chunk_end;
+static gm_bump records;
 
 static size_t record_size(uint16_t nwords) {
     size_t n = sizeof(gm_span) + 2 * (size_t)nwords * sizeof(uint64_t) + 64 * (size_t)nwords;
@@ -31,15 +31,15 @@ gm_span *gm_span_record_alloc(uint16_t nwords) {
     if (s) {
         free_records[nwords] = s->next;
     } else {
-        if (chunk_cur == NULL || (size_t)(chunk_end - chunk_cur) < size) {
-            chunk_cur = gm_os_alloc(RECORD_CHUNK);
-            if (!chunk_cur)
+        s = gm_bump_take(&records, size);
+        if (!s) {
+            void *chunk = gm_os_alloc(RECORD_CHUNK);
+            if (!chunk)
                 gm_fatal("out of memory allocating span records (%zu bytes)", (size_t)RECORD_CHUNK);
-            chunk_end = chunk_cur + RECORD_CHUNK;
+            gm_bump_reset(&records, chunk, RECORD_CHUNK);
             atomic_fetch_add_explicit(&gm_heap.meta, RECORD_CHUNK, memory_order_relaxed);
+            s = gm_bump_take(&records, size);
         }
-        s = (gm_span *)chunk_cur;
-        chunk_cur += size;
     }
     gm_mutex_unlock(&records_lock);
     /* Cleared around state, which is DEAD already (a new chunk is zero, a

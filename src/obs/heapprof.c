@@ -82,7 +82,7 @@ static gm_mutex prof_lock = GM_MUTEX_INIT;
  * most half full; the buckets themselves are carved from chunks. */
 static prof_bucket **table;
 static size_t table_cap, nbuckets;
-static char *bucket_cur, *bucket_end;
+static gm_bump buckets;
 static uint64_t bucket_bytes; /* memory of the chunks, for statistics */
 /* Records: carved from chunks, recycled through a free list. */
 static prof_record *free_records;
@@ -183,13 +183,14 @@ static prof_bucket *find_bucket(size_t size, const uintptr_t *pcs, int depth, ui
         table_grow();
     size_t need = sizeof(prof_bucket) + (size_t)depth * sizeof(uintptr_t);
     need = (need + 15) & ~(size_t)15;
-    if (!bucket_cur || (size_t)(bucket_end - bucket_cur) < need) {
-        bucket_cur = chunk_alloc(CHUNK);
-        bucket_end = bucket_cur + CHUNK;
+    prof_bucket *b = gm_bump_take(&buckets, need);
+    if (!b) {
+        gm_bump_reset(&buckets, chunk_alloc(CHUNK), CHUNK);
         bucket_bytes += CHUNK;
+        b = gm_bump_take(&buckets, need);
+        if (!b)
+            gm_fatal("heap profile: a %zu-byte stack record does not fit a %zu-byte chunk", need, (size_t)CHUNK);
     }
-    prof_bucket *b = (prof_bucket *)bucket_cur;
-    bucket_cur += need;
     memset(b, 0, sizeof *b);
     b->hash = h;
     b->size = size;
