@@ -63,7 +63,9 @@ def versions():
     out.append(("go", sh([go, "version"]) if go else "not installed"))
     out.append(("cc", (sh(["cc", "--version"]).splitlines() or ["?"])[0]))
     rev = sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
-    dirty = sh(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"])
+    # The report's own outputs (written before this is read) do not count.
+    dirty = sh(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                ":!bench/RESULTS.md", ":!bench/charts"])
     out.append(("gomem", (rev or "?") + (" (with uncommitted changes)" if dirty else "")))
     return out
 
