@@ -86,7 +86,8 @@ extern _Atomic uint64_t gm_assist_ns;
 extern _Atomic uint64_t gm_scan_progress;
 /* Scans about budget bytes of grey objects on the calling mutator's
  * behalf (inside its no-stop region, while marking runs); returns the
- * bytes scanned (0: no grey object was queued). */
+ * work done in bytes (0: no grey work was queued): bytes scanned, a run of
+ * written pages counted at its length at least. */
 uint64_t gm_mark_assist(uint64_t budget);
 /* Runs the queued work to completion on nworkers threads (this one plus
  * helpers).  Returns the bytes marked. */
