@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gc/gc.h"
 #include "heap/heap.h"
@@ -218,5 +219,8 @@ GM_NOINLINE static void scrub_init_frames(void) {
 
 __attribute__((constructor)) static void gm_init_at_load(void) {
     gm_init();
-    scrub_init_frames();
+    /* The main thread only: a library opened with dlopen runs this on
+     * the opening thread, whose stack may be too small for the scrub. */
+    if (gm_os_gettid() == getpid())
+        scrub_init_frames();
 }

@@ -38,6 +38,7 @@
  * queued: an object marked since is scanned again needlessly, never
  * missed. */
 GM_NO_SANITIZE void gm_concurrent_rescan_item(gm_gcwork *w, uintptr_t lo, uintptr_t hi) {
+    w->scanned_bytes += (hi - lo) / 16; /* the mark checks (gc.h) */
     uintptr_t p = lo;
     while (p < hi) {
         gm_span *s = gm_span_of(p);

@@ -77,8 +77,8 @@ void gm_scan_now(gm_gcwork *w, uintptr_t lo, uintptr_t hi);
 /* Bytes allocated black (marked at allocation) in the current cycle, and
  * bytes marked by assists. */
 extern _Atomic uint64_t gm_black_bytes, gm_assist_bytes;
-/* Time allocating threads spent in mark assists (their wall time there,
- * which is CPU time: an assist never sleeps), taken by each cycle. */
+/* CPU time allocating threads spent in mark assists (their thread CPU
+ * clocks), taken by each cycle. */
 extern _Atomic uint64_t gm_assist_ns;
 /* Bytes scanned so far in the current concurrent cycle, by workers (every
  * few hundred ranges), assists and rescans: the pacer's measure of how far
@@ -86,8 +86,7 @@ extern _Atomic uint64_t gm_assist_ns;
 extern _Atomic uint64_t gm_scan_progress;
 /* Scans about budget bytes of grey objects on the calling mutator's
  * behalf (inside its no-stop region, while marking runs); returns the
- * work done in bytes (0: no grey work was queued): bytes scanned, a run of
- * written pages counted at its length at least. */
+ * bytes scanned (0: no grey work was queued). */
 uint64_t gm_mark_assist(uint64_t budget);
 /* Runs the queued work to completion on nworkers threads (this one plus
  * helpers).  Returns the bytes marked. */
@@ -239,10 +238,11 @@ void gm_checkmark_verify(void);
 
 /* concurrent.c: the dirty-page side of concurrent marking.
  * gm_concurrent_reset write-protects every heap page again (just before a
- * cycle's first stop); gm_concurrent_rescan queues, for each heap page
- * written since the last reset or non-final rescan, the parts of the
- * marked scan objects that lie on it, and returns the bytes of written
- * pages (final: in the last stop, which leaves the pages written).
+ * cycle's first stop); gm_concurrent_rescan queues the runs of heap pages
+ * written since the last reset or non-final rescan as work items, which
+ * the scan resolves to the parts of the marked scan objects that lie on
+ * them, and returns the bytes of written pages (final: in the last stop,
+ * which leaves the pages written).
  * gm_concurrent_release removes the protection once marking is over, so
  * that the program's writes between cycles take no fault (the next reset
  * protects every page again).  All are no-ops where tracking is
@@ -255,7 +255,11 @@ uint64_t gm_concurrent_rescan(gm_gcwork *w, bool final);
  * GM_KIND_TAG): gm_concurrent_rescan_item scans, on [lo, hi), the parts of
  * the marked objects of scan spans that lie there.  Items are at most
  * GM_RESCAN_ITEM bytes, so that work on a long run of written pages is
- * shared between the workers and an assist's step stays short. */
+ * shared between the workers and an assist's step stays short.  An item
+ * counts its pages' mark checks as scan work (a sixteenth of its length:
+ * one mark byte per 16-byte slot at most) beside the objects it scans, in
+ * the one measure the pacer and the assists' budgets use, so that an
+ * assist over pages with few marked objects still comes to an end. */
 #define GM_RESCAN_TAG ((uintptr_t)2)
 #define GM_RESCAN_ITEM ((uintptr_t)64 << 10)
 void gm_concurrent_rescan_item(gm_gcwork *w, uintptr_t lo, uintptr_t hi);

@@ -452,12 +452,12 @@ void gm_gc_add_black_bytes(uint64_t bytes) {
 _Atomic uint64_t gm_assist_ns;
 
 GM_NO_SANITIZE uint64_t gm_mark_assist(uint64_t budget) {
-    uint64_t t0 = gm_nanotime();
+    uint64_t t0 = gm_thread_cputime();
     gm_gcwork w;
     memset(&w, 0, sizeof w);
-    uint64_t scanned = 0, spent = 0; /* spent: what the budget is measured in */
+    uint64_t scanned = 0;
     bool holding = false;
-    while (spent < budget) {
+    while (scanned < budget) {
         if (!w.buf || w.buf->n == 0) {
             pthread_mutex_lock(&list_lock);
             gm_workbuf *b = full_list;
@@ -487,13 +487,7 @@ GM_NO_SANITIZE uint64_t gm_mark_assist(uint64_t budget) {
         }
         uint64_t before = w.scanned_bytes;
         scan_grey(&w, r);
-        uint64_t n = w.scanned_bytes - before;
-        scanned += n;
-        /* A run of written pages costs the mark checks of its pages even
-         * where few objects on them are marked: it is charged its length
-         * at least, so that an assist's step stays bounded. */
-        uint64_t len = r.hi - (r.lo & ~GM_RESCAN_TAG);
-        spent += (r.lo & GM_RESCAN_TAG) && n < len ? len : n;
+        scanned += w.scanned_bytes - before;
     }
     if (w.buf && w.buf->n)
         put_full(w.buf);
@@ -508,8 +502,8 @@ GM_NO_SANITIZE uint64_t gm_mark_assist(uint64_t budget) {
     }
     atomic_fetch_add_explicit(&gm_assist_bytes, w.marked_bytes, memory_order_relaxed);
     atomic_fetch_add_explicit(&gm_scan_progress, scanned, memory_order_relaxed);
-    atomic_fetch_add_explicit(&gm_assist_ns, gm_nanotime() - t0, memory_order_relaxed);
-    return spent;
+    atomic_fetch_add_explicit(&gm_assist_ns, gm_thread_cputime() - t0, memory_order_relaxed);
+    return scanned;
 }
 
 void gm_mark_new_object(uintptr_t p, uint64_t *black_bytes) {
