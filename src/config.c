@@ -204,23 +204,14 @@ void gm_init(void) {
     gm_mutex_unlock(&init_lock);
 }
 
-/* Zeroes the stack below the caller that gm_init's frames used.  They held
- * heap addresses (the first arena's base among them), which stayed there,
- * dead, and became the never-written slots of the frames the program
- * pushes next at the same depth (main's, at load): a conservative scan of
- * those kept the object at the arena's base alive (test_gc_own_globals
- * part 1 failed 6 runs in 300 for this alone). */
-#define INIT_SCRUB_BYTES 12288
-GM_NOINLINE static void scrub_init_frames(void) {
-    char frames[INIT_SCRUB_BYTES];
-    memset(frames, 0, sizeof frames);
-    __asm__ volatile("" : : "r"(frames) : "memory"); /* the stores are kept */
-}
-
 __attribute__((constructor)) static void gm_init_at_load(void) {
     gm_init();
-    /* The main thread only: a library opened with dlopen runs this on
-     * the opening thread, whose stack may be too small for the scrub. */
+    /* gm_init's frames held heap addresses (the first arena's base among
+     * them), which main's frames, pushed next at that depth, would cover
+     * without writing: the object at the arena's base was kept alive
+     * (test_gc_own_globals part 1 failed 6 runs in 300 for this alone).
+     * The main thread only: a library opened with dlopen runs this on
+     * the opening thread, whose stack may be too small. */
     if (gm_os_gettid() == getpid())
-        scrub_init_frames();
+        gm_os_scrub_stack(12288);
 }

@@ -206,6 +206,10 @@ uint64_t gm_process_cputime(void);
 typedef struct gm_spilled_regs { uintptr_t w[GM_SPILLED_WORDS]; } gm_spilled_regs;
 void *gm_os_spill_registers(gm_spilled_regs *out);
 
+/* Zeroes bytes of the dead stack below the caller's frame (src/os/scrub.c),
+ * where deep frames left heap addresses a conservative scan would find. */
+void gm_os_scrub_stack(size_t bytes);
+
 /* A mutex that is safe to take in the allocator (no allocation, futex based,
  * spins briefly). */
 typedef struct gm_mutex { _Atomic uint32_t state; } gm_mutex;

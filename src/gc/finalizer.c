@@ -133,14 +133,6 @@ static gm_mutex fin_start_lock = GM_MUTEX_INIT;
 static _Atomic bool fin_started;
 static bool fin_atfork;
 
-/* Overwrites the stack below the caller, where run_one's frames left the
- * last objects' addresses. */
-GM_NOINLINE static void scrub_stack(void) {
-    volatile char buf[4096];
-    memset((char *)buf, 0, sizeof buf);
-    __asm__ __volatile__("" : : "r"(buf) : "memory");
-}
-
 GM_NOINLINE static void run_all(void) {
     int ran = 0;
     while (run_batch(UINT64_MAX, &ran))
@@ -159,7 +151,7 @@ static void *finalizer_main(void *arg) {
         uint32_t seen = gm_note_seq(&fin_note);
         if (atomic_load_explicit(&q_len, memory_order_acquire)) {
             run_all();
-            scrub_stack();
+            gm_os_scrub_stack(4096); /* run_one's frames left the last objects' addresses */
             continue;
         }
         gm_blocking(wait_for_work, &seen);
