@@ -45,6 +45,13 @@
 #define GM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define GM_NOINLINE __attribute__((noinline))
 #define GM_INLINE static inline __attribute__((always_inline))
+/* The first member of a struct that must have its cache lines to itself
+ * (its size rounds up to whole lines): state that one thread writes often
+ * must not share a line with what other threads read on every call (the
+ * finalizer queue's counters shared one with the flag gm_set_finalizer
+ * reads, and each finalizer run cost the allocating thread a miss). */
+#define GM_CACHE_LINE 64
+#define GM_OWN_LINES _Alignas(GM_CACHE_LINE)
 #define GM_API __attribute__((visibility("default")))
 #define GM_NORETURN __attribute__((noreturn))
 #define GM_PRINTF(a, b) __attribute__((format(printf, a, b)))

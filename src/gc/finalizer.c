@@ -3,7 +3,7 @@
  * that runs it, and gm_set_finalizer.
  *
  * Queued records (the collector's decisions, special_steps.c) leave their
- * span's list and join a FIFO under q_lock; the collector keeps what they
+ * span's list and join a FIFO under q.lock; the collector keeps what they
  * point to alive until they run.  They run in order on a dedicated thread,
  * started by the first gm_set_finalizer or gm_add_cleanup (so it inherits
  * a program thread's signal mask), registered with the collector, waiting
@@ -12,8 +12,8 @@
  * signal handler; gm_run_finalizers runs them on its caller.  A record is
  * popped inside a no-stop region with its fn, obj and arg copied to locals
  * (the runner's stack, a root), so they are never out of sight of the
- * collector.  Invariant: q_len is the number of records between q_head and
- * q_tail, every one in state QUEUED or CANCELLED.
+ * collector.  Invariant: q.len is the number of records between q.head and
+ * q.tail, every one in state QUEUED or CANCELLED.
  */
 #include <pthread.h>
 #include <string.h>
@@ -22,25 +22,28 @@
 
 /* ------------------------------------------------------------------ queue */
 
-static gm_mutex q_lock = GM_MUTEX_INIT;
-static gm_special *q_head, *q_tail;
-static _Atomic uint64_t q_len;
-static gm_note fin_note;
+/* Written by the collector and the finalizer thread (every run counts),
+ * on lines of their own. */
+static struct {
+    GM_OWN_LINES gm_mutex lock;
+    gm_special *head, *tail;
+    _Atomic uint64_t len;
+    gm_note note;
+    _Atomic uint64_t fin_queued, fin_run, cln_queued, cln_run;
+} q = {.lock = GM_MUTEX_INIT};
 
-static _Atomic uint64_t n_fin_queued, n_fin_run, n_cln_queued, n_cln_run;
-
-void gm_finq_push(gm_special *r, gm_finq_counts *c) {
+void gm_finq_push(gm_special *r, gm_finq_batch *b) {
     atomic_store_explicit(&r->state, GM_SPST_QUEUED, memory_order_relaxed);
     r->next = NULL;
-    if (q_tail)
-        q_tail->next = r;
+    if (b->tail)
+        b->tail->next = r;
     else
-        q_head = r;
-    q_tail = r;
+        b->head = r;
+    b->tail = r;
     if (r->kind == GM_SP_FINALIZER)
-        c->fin++;
+        b->fin++;
     else
-        c->cln++;
+        b->cln++;
 }
 
 /* What a popped record runs: on the runner's stack (scanned), so what it
@@ -63,10 +66,10 @@ GM_NOINLINE static unsigned run_batch(uint64_t max, int *ran) {
     unsigned n = 0;
     gm_thread *t = gm_thread_current();
     gm_nostop_enter(t);
-    gm_mutex_lock(&q_lock);
-    gm_special *first = q_head, *last = NULL;
+    gm_mutex_lock(&q.lock);
+    gm_special *first = q.head, *last = NULL;
     for (gm_special *r = first; r && n < RUN_BATCH && n < max; r = r->next, n++) {
-        __builtin_prefetch(r->next, 1);
+        gm_special_prefetch(r, 1);
         job *j = &jobs[n];
         j->kind = r->kind;
         j->fn = r->fn;
@@ -77,12 +80,12 @@ GM_NOINLINE static unsigned run_batch(uint64_t max, int *ran) {
         last = r;
     }
     if (n) {
-        q_head = last->next;
-        if (!q_head)
-            q_tail = NULL;
-        atomic_fetch_sub_explicit(&q_len, n, memory_order_relaxed);
+        q.head = last->next;
+        if (!q.head)
+            q.tail = NULL;
+        atomic_fetch_sub_explicit(&q.len, n, memory_order_relaxed);
     }
-    gm_mutex_unlock(&q_lock);
+    gm_mutex_unlock(&q.lock);
     if (n) {
         for (gm_special *r = first;; r = r->next) {
             gm_special_reset(r);
@@ -100,11 +103,11 @@ GM_NOINLINE static unsigned run_batch(uint64_t max, int *ran) {
             /* nothing */
         } else if (j->kind == GM_SP_FINALIZER) {
             j->fn.fin(j->obj, j->arg);
-            atomic_fetch_add_explicit(&n_fin_run, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&q.fin_run, 1, memory_order_relaxed);
             (*ran)++;
         } else {
             j->fn.cln(j->arg);
-            atomic_fetch_add_explicit(&n_cln_run, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&q.cln_run, 1, memory_order_relaxed);
             (*ran)++;
         }
         /* Done with it: do not keep it alive from this frame. */
@@ -116,7 +119,7 @@ GM_NOINLINE static unsigned run_batch(uint64_t max, int *ran) {
 
 GM_API int gm_run_finalizers(void) {
     gm_ensure_init();
-    uint64_t budget = atomic_load_explicit(&q_len, memory_order_acquire);
+    uint64_t budget = atomic_load_explicit(&q.len, memory_order_acquire);
     int ran = 0;
     while (budget) {
         unsigned n = run_batch(budget, &ran);
@@ -129,9 +132,12 @@ GM_API int gm_run_finalizers(void) {
 
 /* ------------------------------------------------------- finalizer thread */
 
-static gm_mutex fin_start_lock = GM_MUTEX_INIT;
-static _Atomic bool fin_started;
-static bool fin_atfork;
+/* Read by every gm_set_finalizer: on a line of its own. */
+static struct {
+    GM_OWN_LINES _Atomic bool started;
+    bool atfork;
+    gm_mutex lock;
+} fin_start = {.lock = GM_MUTEX_INIT};
 
 GM_NOINLINE static void run_all(void) {
     int ran = 0;
@@ -140,7 +146,7 @@ GM_NOINLINE static void run_all(void) {
 }
 
 static void *wait_for_work(void *arg) {
-    gm_note_wait(&fin_note, *(uint32_t *)arg, -1);
+    gm_note_wait(&q.note, *(uint32_t *)arg, -1);
     return NULL;
 }
 
@@ -148,8 +154,8 @@ static void *finalizer_main(void *arg) {
     (void)arg;
     gm_thread_register();
     for (;;) {
-        uint32_t seen = gm_note_seq(&fin_note);
-        if (atomic_load_explicit(&q_len, memory_order_acquire)) {
+        uint32_t seen = gm_note_seq(&q.note);
+        if (atomic_load_explicit(&q.len, memory_order_acquire)) {
             run_all();
             gm_os_scrub_stack(4096); /* run_one's frames left the last objects' addresses */
             continue;
@@ -162,18 +168,18 @@ static void *finalizer_main(void *arg) {
 static void fin_fork_child(void) {
     /* The finalizer thread is gone from the child; the next gm_set_finalizer
      * or gm_add_cleanup starts another. */
-    atomic_store(&fin_started, false);
-    fin_start_lock = (gm_mutex)GM_MUTEX_INIT;
+    atomic_store(&fin_start.started, false);
+    fin_start.lock = (gm_mutex)GM_MUTEX_INIT;
 }
 
 void gm_finalizer_thread_start(void) {
-    if (atomic_load_explicit(&fin_started, memory_order_acquire))
+    if (atomic_load_explicit(&fin_start.started, memory_order_acquire))
         return;
-    gm_mutex_lock(&fin_start_lock);
-    if (!atomic_load_explicit(&fin_started, memory_order_relaxed)) {
-        if (!fin_atfork) {
+    gm_mutex_lock(&fin_start.lock);
+    if (!atomic_load_explicit(&fin_start.started, memory_order_relaxed)) {
+        if (!fin_start.atfork) {
             pthread_atfork(NULL, NULL, fin_fork_child);
-            fin_atfork = true;
+            fin_start.atfork = true;
         }
         pthread_t th;
         pthread_attr_t attr;
@@ -184,55 +190,64 @@ void gm_finalizer_thread_start(void) {
         if (err)
             gm_print("gomem: cannot start the finalizer thread (pthread_create error %d); finalizers "
                      "run only in gm_run_finalizers\n", err);
-        atomic_store_explicit(&fin_started, true, memory_order_release);
+        atomic_store_explicit(&fin_start.started, true, memory_order_release);
     }
-    gm_mutex_unlock(&fin_start_lock);
+    gm_mutex_unlock(&fin_start.lock);
 }
 
 /* ------------------------------------------------------ the collector's side */
 
-void gm_finq_publish(const gm_finq_counts *c) {
-    atomic_fetch_add_explicit(&n_fin_queued, c->fin, memory_order_relaxed);
-    atomic_fetch_add_explicit(&n_cln_queued, c->cln, memory_order_relaxed);
-    atomic_fetch_add_explicit(&q_len, c->fin + c->cln, memory_order_release);
+void gm_finq_publish(gm_finq_batch *b) {
+    if (!b->head)
+        return;
+    if (q.tail)
+        q.tail->next = b->head;
+    else
+        q.head = b->head;
+    q.tail = b->tail;
+    atomic_fetch_add_explicit(&q.fin_queued, b->fin, memory_order_relaxed);
+    atomic_fetch_add_explicit(&q.cln_queued, b->cln, memory_order_relaxed);
+    atomic_fetch_add_explicit(&q.len, b->fin + b->cln, memory_order_release);
+    b->head = b->tail = NULL;
+    b->fin = b->cln = 0;
 }
 
 gm_special *gm_finq_first(void) {
-    return q_head;
+    return q.head;
 }
 
 bool gm_finq_cancel_cleanup(gm_special *r, uint32_t low) {
     bool stopped = false;
-    gm_mutex_lock(&q_lock);
+    gm_mutex_lock(&q.lock);
     if ((uint32_t)atomic_load_explicit(&r->id, memory_order_relaxed) == low && r->kind == GM_SP_CLEANUP &&
         atomic_load_explicit(&r->state, memory_order_relaxed) == GM_SPST_QUEUED) {
         atomic_store_explicit(&r->state, GM_SPST_CANCELLED, memory_order_relaxed);
         r->arg = NULL; /* nothing to keep alive for it */
         stopped = true;
     }
-    gm_mutex_unlock(&q_lock);
+    gm_mutex_unlock(&q.lock);
     return stopped;
 }
 
 void gm_finq_notify(void) {
-    if (atomic_load_explicit(&q_len, memory_order_acquire))
-        gm_note_notify_all(&fin_note);
+    if (atomic_load_explicit(&q.len, memory_order_acquire))
+        gm_note_notify_all(&q.note);
 }
 
 void gm_finq_counts_read(uint64_t *fq, uint64_t *fr, uint64_t *cq, uint64_t *cr) {
-    *fq = atomic_load_explicit(&n_fin_queued, memory_order_relaxed);
-    *fr = atomic_load_explicit(&n_fin_run, memory_order_relaxed);
-    *cq = atomic_load_explicit(&n_cln_queued, memory_order_relaxed);
-    *cr = atomic_load_explicit(&n_cln_run, memory_order_relaxed);
+    *fq = atomic_load_explicit(&q.fin_queued, memory_order_relaxed);
+    *fr = atomic_load_explicit(&q.fin_run, memory_order_relaxed);
+    *cq = atomic_load_explicit(&q.cln_queued, memory_order_relaxed);
+    *cr = atomic_load_explicit(&q.cln_run, memory_order_relaxed);
 }
 
 void gm_finq_fork_lock(bool lock) {
     if (lock) {
-        gm_mutex_lock(&fin_start_lock);
-        gm_mutex_lock(&q_lock);
+        gm_mutex_lock(&fin_start.lock);
+        gm_mutex_lock(&q.lock);
     } else {
-        gm_mutex_unlock(&q_lock);
-        gm_mutex_unlock(&fin_start_lock);
+        gm_mutex_unlock(&q.lock);
+        gm_mutex_unlock(&fin_start.lock);
     }
 }
 

@@ -39,8 +39,11 @@
  */
 #include "gc/gc.h"
 
-static _Atomic uint32_t shared_inside; /* unregistered threads in the gate */
-static _Atomic uint32_t closed;        /* 1 while a fork is being prepared */
+/* Read by every specials lock and heap walk: on lines of their own. */
+static struct {
+    GM_OWN_LINES _Atomic uint32_t closed; /* 1 while a fork is being prepared */
+    _Atomic uint32_t shared_inside;       /* unregistered threads in the gate */
+} gate;
 static __thread unsigned depth;        /* this thread's nesting */
 
 static __thread _Atomic uint32_t *entered; /* the word this thread set */
@@ -52,7 +55,7 @@ static void leave(_Atomic uint32_t *word, bool shared) {
         atomic_store_explicit(word, 0, memory_order_release);
     /* No fence: a closer that misses this wake-up sees the word change at
      * its next timed poll (wait_out). */
-    if (atomic_load_explicit(&closed, memory_order_relaxed))
+    if (atomic_load_explicit(&gate.closed, memory_order_relaxed))
         gm_futex_wake(word, 1);
 }
 
@@ -64,7 +67,7 @@ static bool try_enter(_Atomic uint32_t *word, bool shared) {
     else
         atomic_store_explicit(word, 1, memory_order_relaxed);
     gm_os_hot_fence();
-    if (!atomic_load_explicit(&closed, memory_order_acquire))
+    if (!atomic_load_explicit(&gate.closed, memory_order_acquire))
         return true;
     leave(word, shared);
     return false;
@@ -74,17 +77,17 @@ void gm_forkgate_enter(void) {
     if (depth++)
         return;
     gm_thread *t = gm_tls_thread;
-    _Atomic uint32_t *word = t ? &t->in_forkgate : &shared_inside;
+    _Atomic uint32_t *word = t ? &t->in_forkgate : &gate.shared_inside;
     while (!try_enter(word, !t))
-        while (atomic_load(&closed))
-            gm_futex_wait(&closed, 1, -1);
+        while (atomic_load(&gate.closed))
+            gm_futex_wait(&gate.closed, 1, -1);
     entered = word; /* a thread may register while inside */
 }
 
 void gm_forkgate_exit(void) {
     if (--depth)
         return;
-    leave(entered, entered == &shared_inside);
+    leave(entered, entered == &gate.shared_inside);
 }
 
 static void wait_out(_Atomic uint32_t *word) {
@@ -95,14 +98,14 @@ static void wait_out(_Atomic uint32_t *word) {
 
 /* The caller holds gm_threads_lock. */
 void gm_forkgate_close(void) {
-    atomic_store(&closed, 1);
+    atomic_store(&gate.closed, 1);
     gm_os_cold_fence();
-    wait_out(&shared_inside);
+    wait_out(&gate.shared_inside);
     for (gm_thread *t = gm_threads; t; t = t->next)
         wait_out(&t->in_forkgate);
 }
 
 void gm_forkgate_open(void) {
-    atomic_store(&closed, 0);
-    gm_futex_wake(&closed, 0x7fffffff);
+    atomic_store(&gate.closed, 0);
+    gm_futex_wake(&gate.closed, 0x7fffffff);
 }

@@ -91,6 +91,15 @@ uint64_t gm_mark_assist(uint64_t budget);
 /* Runs the queued work to completion on nworkers threads (this one plus
  * helpers).  Returns the bytes marked. */
 void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *marked_objects);
+/* The same, where each of the n threads first runs job(its work, its index
+ * 0..n-1, n, ctx), queueing on its work what it finds (the world stopped:
+ * the specials' steps split their lists so).  A thread that is still in
+ * its job counts as busy, so the drain does not end before every job has
+ * ended. */
+#define GM_MAX_WORKERS 64 /* mark threads at most, this one included */
+typedef void (*gm_mark_job)(gm_gcwork *w, int worker, int nworkers, void *ctx);
+void gm_mark_drain_parallel_job(int nworkers, gm_mark_job job, void *ctx, uint64_t *marked_bytes,
+                                uint64_t *marked_objects);
 /* The collector thread's own work state, where roots are queued. */
 gm_gcwork *gm_mark_root_work(void);
 /* CPU time the helper workers spent since the last call. */

@@ -22,7 +22,6 @@
 #include "gc/kindmark.h"
 
 #define GM_SCAN_CHUNK (128 * 1024)
-#define GM_MAX_WORKERS 64
 
 gm_arena_range gm_heap_arenas = {.lo = UINTPTR_MAX};
 
@@ -56,6 +55,10 @@ static pthread_cond_t workers_done_cond = PTHREAD_COND_INITIALIZER;
 static int workers_started;
 static uint64_t work_epoch;
 static int workers_wanted, workers_finished;
+/* What each worker runs before it drains, for one drain (under workers_lock
+ * while it is set; gm_mark_drain_parallel_job). */
+static gm_mark_job work_job;
+static void *work_job_ctx;
 static gm_gcwork worker_work[GM_MAX_WORKERS];
 static uint64_t worker_cpu_ns;
 
@@ -330,9 +333,14 @@ static void *worker_main(void *arg) {
         while (work_epoch == seen || id >= workers_wanted)
             pthread_cond_wait(&workers_cond, &workers_lock);
         seen = work_epoch;
+        gm_mark_job job = work_job;
+        void *ctx = work_job_ctx;
+        int n = workers_wanted;
         pthread_mutex_unlock(&workers_lock);
         uint64_t cpu0 = gm_thread_cputime();
         forget_span(&worker_work[id]);
+        if (job)
+            job(&worker_work[id], id, n, ctx);
         drain(&worker_work[id]);
         uint64_t cpu = gm_thread_cputime() - cpu0;
         pthread_mutex_lock(&workers_lock);
@@ -375,6 +383,11 @@ void gm_mark_forget_workers(void) {
 }
 
 void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *marked_objects) {
+    gm_mark_drain_parallel_job(nworkers, NULL, NULL, marked_bytes, marked_objects);
+}
+
+void gm_mark_drain_parallel_job(int nworkers, gm_mark_job job, void *ctx, uint64_t *marked_bytes,
+                                uint64_t *marked_objects) {
     if (nworkers > GM_MAX_WORKERS)
         nworkers = GM_MAX_WORKERS;
     if (nworkers < 1)
@@ -394,15 +407,21 @@ void gm_mark_drain_parallel(int nworkers, uint64_t *marked_bytes, uint64_t *mark
     pthread_mutex_lock(&workers_lock);
     workers_wanted = nworkers;
     workers_finished = 0;
+    work_job = job;
+    work_job_ctx = ctx;
     work_epoch++;
     pthread_cond_broadcast(&workers_cond);
     pthread_mutex_unlock(&workers_lock);
     forget_span(self);
+    if (job)
+        job(self, 0, nworkers, ctx);
     drain(self);
     pthread_mutex_lock(&workers_lock);
     while (workers_finished < nworkers - 1)
         pthread_cond_wait(&workers_done_cond, &workers_lock);
     workers_wanted = 0;
+    work_job = NULL;
+    work_job_ctx = NULL;
     pthread_mutex_unlock(&workers_lock);
 #if GM_ASSERTS
     /* Marking ended with no work anywhere: every buffer is back on the

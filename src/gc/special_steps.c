@@ -21,6 +21,11 @@
  *      queued.  Else (alive) its weak handles are marked, as the handle is a
  *      heap object the special keeps alive.
  *
+ * Both steps run on every mark thread, each on its share of the registry's
+ * lists (my_list), draining what it queued; step B's queued records are
+ * kept per thread and appended to the queue in thread order.  Dangling
+ * links are dropped before step B, on this thread alone.
+ *
  * So weak handles read NULL as soon as the object is unreachable, before
  * its finalizer runs; a chain A -> B of finalizable objects runs A's
  * finalizer in one cycle and B's in a later one; a cycle of finalizable
@@ -38,10 +43,6 @@
 #include <string.h>
 
 #include "gc/specials.h"
-
-static bool pending_work(gm_gcwork *w) {
-    return w->buf && w->buf->n > 0;
-}
 
 /* Drains now on this thread (arg check), keeping the accounting in w. */
 static void drain_now(gm_gcwork *w) {
@@ -101,41 +102,58 @@ GM_NO_SANITIZE static void scan_ignoring_self(gm_gcwork *w, uintptr_t base, uint
     }
 }
 
-/* Steps A and B (one walk): the roots specials own, and the bodies of the
+/* The registry's lists are split among the mark threads in blocks of
+ * LIST_BLOCK (neighbouring headers share cache lines): list i goes to
+ * thread (i / LIST_BLOCK) % n, the same one in steps A and B.  While the
+ * threads run, no list joins or leaves the registry, and each list and its
+ * records are touched by its own thread only. */
+#define LIST_BLOCK 16
+GM_INLINE bool my_list(unsigned i, int worker, int nworkers) {
+    return (int)((i / LIST_BLOCK) % (unsigned)nworkers) == worker;
+}
+
+/* Step A for one list: the roots its specials own, and the bodies of its
  * finalizable objects still unmarked, queued as ranges so that the
  * parallel drain scans them (an object's own mark is not set by scanning
  * its body).  pending notes which finalizable objects were unmarked here:
  * NO_ORDER finalizers are queued for those even if a body marks them. */
-static bool mark_special_roots(gm_gcwork *w) {
-    reg_validate();
-    if (gm_cfg.cleanupcheck) /* GOMEM_DEBUG=cleanupcheck=1 */
-        check_args(w);
-    for (gm_special_list *l = gm_specials_registry; l; l = l->reg_next) {
-        if (!l->nargs && !l->nfin)
+static void mark_list_roots(gm_gcwork *w, gm_special_list *l) {
+    if (!l->nargs && !l->nfin)
+        return;
+    gm_span *s = l->span;
+    bool scan = !gm_spanclass_noscan(s->spanclass);
+    uintptr_t last_base = 0;
+    for (gm_special *r = l->first; r; r = r->next) {
+        gm_special_prefetch(r, 0);
+        if (r->kind != GM_SP_FINALIZER && r->kind != GM_SP_CLEANUP)
             continue;
-        gm_span *s = l->span;
-        bool scan = !gm_spanclass_noscan(s->spanclass);
-        uintptr_t last_base = 0;
-        for (gm_special *r = l->first; r; r = r->next) {
-            __builtin_prefetch(r->next);
-            if (r->kind != GM_SP_FINALIZER && r->kind != GM_SP_CLEANUP)
-                continue;
-            if (r->arg)
-                gm_mark_value(w, (uintptr_t)r->arg);
-            if (r->kind != GM_SP_FINALIZER)
-                continue;
-            uintptr_t idx = gm_special_slot(s, gm_special_key(r));
-            r->pending = !slot_marked(s, idx) && !gm_bit(s->free_bits, idx);
-            uintptr_t base = s->base + idx * s->elemsize;
-            if (!r->pending || !scan || base == last_base)
-                continue;
-            last_base = base;
-            if (r->mode == GM_FIN_IGNORE_SELF)
-                scan_ignoring_self(w, base, s->elemsize);
-            else
-                gm_gcwork_push(w, base, base + s->elemsize);
-        }
+        if (r->arg)
+            gm_mark_value(w, (uintptr_t)r->arg);
+        if (r->kind != GM_SP_FINALIZER)
+            continue;
+        uintptr_t idx = gm_special_slot(s, gm_special_key(r));
+        r->pending = !slot_marked(s, idx) && !gm_bit(s->free_bits, idx);
+        uintptr_t base = s->base + idx * s->elemsize;
+        if (!r->pending || !scan || base == last_base)
+            continue;
+        last_base = base;
+        if (r->mode == GM_FIN_IGNORE_SELF)
+            scan_ignoring_self(w, base, s->elemsize);
+        else
+            gm_gcwork_push(w, base, base + s->elemsize);
     }
+}
+
+/* Step A on one mark thread: its share of the lists; the first thread
+ * also marks what the queued records hold. */
+static void mark_roots_job(gm_gcwork *w, int worker, int nworkers, void *ctx) {
+    (void)ctx;
+    unsigned i = 0;
+    for (gm_special_list *l = gm_specials_registry; l; l = l->reg_next, i++)
+        if (my_list(i, worker, nworkers))
+            mark_list_roots(w, l);
+    if (worker != 0)
+        return;
     for (gm_special *r = gm_finq_first(); r; r = r->next) {
         if (atomic_load_explicit(&r->state, memory_order_relaxed) != GM_SPST_QUEUED)
             continue;
@@ -144,7 +162,27 @@ static bool mark_special_roots(gm_gcwork *w) {
         if (r->arg)
             gm_mark_value(w, (uintptr_t)r->arg);
     }
-    return pending_work(w);
+}
+
+/* Runs job on the mark threads, each then draining what it queued; what
+ * they marked is added to w, for the collector's sum. */
+static void run_on_mark_threads(gm_gcwork *w, gm_mark_job job) {
+    uint64_t b, o;
+    gm_mark_drain_parallel_job(gm_cfg.procs, job, NULL, &b, &o);
+    w->marked_bytes += b;
+    w->marked_objects += o;
+}
+
+/* Step A (the arg check, when on, first and alone: it drains after each
+ * arg). */
+static bool mark_special_roots(gm_gcwork *w) {
+    reg_validate();
+    if (!gm_specials_registry && !gm_finq_first())
+        return false;
+    if (gm_cfg.cleanupcheck) /* GOMEM_DEBUG=cleanupcheck=1 */
+        check_args(w);
+    run_on_mark_threads(w, mark_roots_job);
+    return false;
 }
 
 /* Marks slot idx of s, which step B resurrects, without scanning it again:
@@ -158,10 +196,10 @@ static void mark_slot(gm_gcwork *w, gm_span *s, uintptr_t idx) {
 }
 
 /* Step B for one span's list. */
-static void decide_span(gm_gcwork *w, gm_span *s, gm_special_list *l, gm_finq_counts *c) {
+static void decide_span(gm_gcwork *w, gm_span *s, gm_special_list *l, gm_finq_batch *c) {
     gm_special *prev = NULL, *r = l->first;
     while (r) {
-        __builtin_prefetch(r->next, 1);
+        gm_special_prefetch(r, 1);
         uintptr_t idx = gm_special_slot(s, gm_special_key(r));
         gm_special *end = r->next;
         while (end && gm_special_slot(s, gm_special_key(end)) == idx)
@@ -232,19 +270,37 @@ static void drop_dangling_links(void) {
     }
 }
 
-/* Step B. */
+/* What each mark thread queued in step B. */
+static gm_finq_batch decided[GM_MAX_WORKERS];
+
+/* Step B on one mark thread: its share of the lists. */
+static void decide_job(gm_gcwork *w, int worker, int nworkers, void *ctx) {
+    (void)ctx;
+    unsigned i = 0;
+    for (gm_special_list *l = gm_specials_registry; l; l = l->reg_next, i++) {
+        if (!my_list(i, worker, nworkers))
+            continue;
+        gm_special_list_check(l);
+        decide_span(w, l->span, l, &decided[worker]);
+    }
+}
+
+/* Step B: the dangling links first (before anything is resurrected), the
+ * decisions on the mark threads, then their queues in thread order and the
+ * lists left empty. */
 static bool decide(gm_gcwork *w) {
     drop_dangling_links();
+    if (!gm_specials_registry)
+        return false;
+    run_on_mark_threads(w, decide_job);
+    for (int i = 0; i < GM_MAX_WORKERS; i++)
+        gm_finq_publish(&decided[i]);
     gm_special_list *l = gm_specials_registry, *next;
-    gm_finq_counts c = {0, 0};
     for (; l; l = next) {
         next = l->reg_next;
-        gm_special_list_check(l);
-        decide_span(w, l->span, l, &c);
         gm_special_list_release_if_empty(l->span, l);
     }
-    gm_finq_publish(&c);
-    return pending_work(w);
+    return false;
 }
 
 static int after_mark_step;
