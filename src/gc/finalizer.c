@@ -132,9 +132,11 @@ GM_API int gm_run_finalizers(void) {
 
 /* ------------------------------------------------------- finalizer thread */
 
-/* Read by every gm_set_finalizer: on a line of its own. */
+/* Read by every gm_set_finalizer: on a line of its own.  wanted: a
+ * finalizer or cleanup was set, so the thread should run. */
 static struct {
     GM_OWN_LINES _Atomic bool started;
+    _Atomic bool wanted;
     bool atfork;
     gm_mutex lock;
 } fin_start = {.lock = GM_MUTEX_INIT};
@@ -167,15 +169,25 @@ static void *finalizer_main(void *arg) {
 
 static void fin_fork_child(void) {
     /* The finalizer thread is gone from the child; the next gm_set_finalizer
-     * or gm_add_cleanup starts another. */
+     * or gm_add_cleanup starts another, or the collector after a cycle that
+     * queued some. */
     atomic_store(&fin_start.started, false);
     fin_start.lock = (gm_mutex)GM_MUTEX_INIT;
 }
 
+/* No caller waits for another: one that finds the lock taken (another
+ * thread is starting it, or a fork is being prepared) goes on, and the
+ * collector tries again after its next cycle (gm_finq_notify).  Waiting
+ * here deadlocked under ThreadSanitizer: the starter was stopped for a
+ * collection inside pthread_create, and the waiters, asleep in a raw futex
+ * call, never took the stop signal that ThreadSanitizer holds back there. */
 void gm_finalizer_thread_start(void) {
     if (atomic_load_explicit(&fin_start.started, memory_order_acquire))
         return;
-    gm_mutex_lock(&fin_start.lock);
+    if (!atomic_load_explicit(&fin_start.wanted, memory_order_relaxed))
+        atomic_store_explicit(&fin_start.wanted, true, memory_order_relaxed);
+    if (!gm_mutex_trylock(&fin_start.lock))
+        return;
     if (!atomic_load_explicit(&fin_start.started, memory_order_relaxed)) {
         if (!fin_start.atfork) {
             pthread_atfork(NULL, NULL, fin_fork_child);
@@ -230,8 +242,12 @@ bool gm_finq_cancel_cleanup(gm_special *r, uint32_t low) {
 }
 
 void gm_finq_notify(void) {
-    if (atomic_load_explicit(&q.len, memory_order_acquire))
-        gm_note_notify_all(&q.note);
+    if (!atomic_load_explicit(&q.len, memory_order_acquire))
+        return;
+    if (atomic_load_explicit(&fin_start.wanted, memory_order_relaxed) &&
+        !atomic_load_explicit(&fin_start.started, memory_order_acquire))
+        gm_finalizer_thread_start();
+    gm_note_notify_all(&q.note);
 }
 
 void gm_finq_counts_read(uint64_t *fq, uint64_t *fr, uint64_t *cq, uint64_t *cr) {
