@@ -260,6 +260,10 @@ GM_INLINE void gm_lightlock_unlock(gm_lightlock *l);
  * waits forever.  Returns on wake, on timeout, or on a signal. */
 void gm_futex_wait(_Atomic uint32_t *addr, uint32_t val, int64_t timeout_ns);
 void gm_futex_wake(_Atomic uint32_t *addr, int n);
+/* Spins (with a pause) while *addr == val, for at most max_ns; true if it
+ * changed.  For a wait that is usually a few microseconds: a futex sleep
+ * lets a virtual CPU halt, and waking it again cost tens to hundreds. */
+bool gm_spin_while_equal(_Atomic uint32_t *addr, uint32_t val, uint64_t max_ns);
 
 /* A one-shot-or-repeating event for parking threads: notify wakes a waiter. */
 typedef struct gm_note { _Atomic uint32_t seq; } gm_note;

@@ -37,6 +37,19 @@ static inline void cpu_relax(void) {
 #endif
 }
 
+bool gm_spin_while_equal(_Atomic uint32_t *addr, uint32_t val, uint64_t max_ns) {
+    uint64_t deadline = gm_nanotime() + max_ns;
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (atomic_load_explicit(addr, memory_order_acquire) != val)
+                return true;
+            cpu_relax();
+        }
+        if (gm_nanotime() >= deadline)
+            return false;
+    }
+}
+
 /* Spins briefly for a lock word to go from 0 to 1; true if it did. */
 static bool spin_acquire(_Atomic uint32_t *state) {
     for (int spin = 0; spin < 100; spin++) {

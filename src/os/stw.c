@@ -28,6 +28,7 @@
 #include "gm.h"
 
 #define SIG_SUSPEND SIGPWR
+#define STOP_SPIN_NS 50000 /* how long the stopper spins for each answer */
 
 static _Atomic uint32_t world_epoch;
 static _Atomic uint32_t stop_acks;
@@ -122,7 +123,10 @@ void gm_stop_world(void) {
         }
         if (!pending)
             return;
-        gm_futex_wait(&stop_acks, n, 1000000);
+        /* Answers come within microseconds from threads that run: spin for
+         * them first (Go's stop spins too), sleep only for the late. */
+        if (!gm_spin_while_equal(&stop_acks, n, STOP_SPIN_NS))
+            gm_futex_wait(&stop_acks, n, 1000000);
     }
 }
 
