@@ -76,15 +76,15 @@ static void rescan_run(uintptr_t lo, uintptr_t hi, void *ctx) {
         gm_gcwork_push_rescan(w, p, hi - p > GM_RESCAN_ITEM ? p + GM_RESCAN_ITEM : hi);
 }
 
-/* Runs of noscan pages shorter than this stay inside a tracked run: one
+/* Runs of untracked pages shorter than this stay inside a tracked run: one
  * PAGEMAP_SCAN call costs more than protecting a few pages needlessly. */
 #define MIN_UNTRACKED_PAGES 8
 
-/* The first page at or after page, below npages, whose noscan bit is want;
+/* The first page at or after page, below npages, whose untracked bit is want;
  * npages if none. */
 static size_t next_page(const gm_arena *a, size_t page, size_t npages, bool want) {
     while (page < npages) {
-        uint64_t w = atomic_load_explicit(&a->noscan[page >> 6], memory_order_relaxed);
+        uint64_t w = atomic_load_explicit(&a->notrack[page >> 6], memory_order_relaxed);
         w = (want ? w : ~w) >> (page & 63);
         if (w) {
             page += (size_t)__builtin_ctzll(w);
@@ -96,11 +96,12 @@ static size_t next_page(const gm_arena *a, size_t page, size_t npages, bool want
 }
 
 /* Calls the tracker on the committed bytes of arena a, less the runs of
- * pages of pointer-free spans (a->noscan): those are never protected, so
- * the program's first write to each of them in a cycle takes no fault.  A
- * page left unprotected reads as written; if its span is freed and the
- * page reused for objects with pointers, it is rescanned until the next
- * reset protects it: conservative, never unsafe. */
+ * untracked pages (a->notrack: pages of pointer-free spans and free pages):
+ * those are never protected, so the program's first write to each of them
+ * in a cycle takes no fault.  A page left unprotected reads as written; if
+ * it becomes part of a span with pointers (carved from free pages while
+ * marking runs, or its pointer-free span freed and its pages reused), it is
+ * rescanned until the next reset protects it: conservative, never unsafe. */
 typedef struct tracker_op {
     bool release; /* remove the protection; else collect (and maybe reprotect) */
     bool reprotect;

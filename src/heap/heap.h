@@ -130,10 +130,14 @@ typedef struct gm_arena {
                        * counts as written (concurrent.c rescans it whole) */
     size_t limit;     /* bytes from base reserved: GM_ARENA_SIZE or less */
     gm_span *_Atomic spans[GM_PAGES_PER_ARENA];
-    /* Pages of in-use pointer-free spans (set and cleared under the heap
-     * lock, read by concurrent marking, which leaves them out of write
-     * tracking: nothing stored in them can hide a pointer). */
-    _Atomic uint64_t noscan[GM_PAGES_PER_ARENA / 64];
+    /* Pages that concurrent marking leaves out of write tracking (set and
+     * cleared under the heap lock): those of in-use pointer-free spans,
+     * where nothing stored can hide a pointer, and free pages, which hold
+     * no object (one that becomes a span with pointers during a cycle was
+     * never protected, so it reads as written and is rescanned).  So the
+     * program's first write to a page of a new pointer-free span, or of
+     * any span carved from free pages while marking runs, takes no fault. */
+    _Atomic uint64_t notrack[GM_PAGES_PER_ARENA / 64];
 } gm_arena;
 
 #define GM_ARENA_L2_BITS 11

@@ -70,17 +70,24 @@ static void set_spans(uintptr_t base, size_t npages, gm_span *s) {
     }
 }
 
-/* Sets or clears the noscan page bits of [base, base + npages pages). */
-static void set_noscan(uintptr_t base, size_t npages, bool on) {
-    for (size_t i = 0; i < npages; i++) {
+/* Sets or clears the untracked-page bits (gm_arena.notrack) of [base,
+ * base + npages pages), a word at a time where it can. */
+static void set_notrack(uintptr_t base, size_t npages, bool on) {
+    for (size_t i = 0; i < npages;) {
         uintptr_t p = base + (i << GM_PAGE_SHIFT);
         gm_arena *a = arena_of(p);
         size_t page = (p & (GM_ARENA_SIZE - 1)) >> GM_PAGE_SHIFT;
-        uint64_t bit = 1ull << (page & 63);
+        size_t n = 64 - (page & 63);
+        if (n > npages - i)
+            n = npages - i;
+        if (n > GM_PAGES_PER_ARENA - page)
+            n = GM_PAGES_PER_ARENA - page;
+        uint64_t bits = (n == 64 ? ~0ull : ((1ull << n) - 1)) << (page & 63);
         if (on)
-            atomic_fetch_or_explicit(&a->noscan[page >> 6], bit, memory_order_relaxed);
+            atomic_fetch_or_explicit(&a->notrack[page >> 6], bits, memory_order_relaxed);
         else
-            atomic_fetch_and_explicit(&a->noscan[page >> 6], ~bit, memory_order_relaxed);
+            atomic_fetch_and_explicit(&a->notrack[page >> 6], ~bits, memory_order_relaxed);
+        i += n;
     }
 }
 
@@ -255,6 +262,7 @@ static bool grow(size_t npages) {
     s->npages = size >> GM_PAGE_SHIFT;
     s->needzero = false;
     s->scavenged = false;
+    set_notrack(s->base, s->npages, true);
     insert_free(s);
     return true;
 }
@@ -337,8 +345,8 @@ gm_span *gm_heap_alloc_span(size_t npages, uint8_t spanclass) {
                           memory_order_relaxed);
     r->list = GM_LIST_NONE;
     set_spans(r->base, npages, r);
-    if (gm_spanclass_noscan(spanclass))
-        set_noscan(r->base, npages, true);
+    if (!gm_spanclass_noscan(spanclass)) /* free pages were untracked */
+        set_notrack(r->base, npages, false);
     atomic_store_explicit(&r->state, GM_SPAN_INUSE, memory_order_release);
     atomic_fetch_add_explicit(&gm_heap.inuse, bytes, memory_order_relaxed);
     gm_mutex_unlock(&gm_heap.lock);
@@ -391,8 +399,7 @@ void gm_heap_free_span(gm_span *s) {
     gm_mutex_lock(&gm_heap.lock);
     size_t bytes = s->npages << GM_PAGE_SHIFT;
     atomic_fetch_sub_explicit(&gm_heap.inuse, bytes, memory_order_relaxed);
-    if (gm_spanclass_noscan(s->spanclass))
-        set_noscan(s->base, s->npages, false);
+    set_notrack(s->base, s->npages, true);
     /* Interior pages map to nothing; the ends map to the free span. */
     if (s->npages > 2)
         set_spans(s->base + GM_PAGE_SIZE, s->npages - 2, NULL);
