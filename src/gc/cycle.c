@@ -250,6 +250,10 @@ static void mark_concurrently(gm_gcwork *w, uint64_t *bytes, uint64_t *objects, 
     gm_mark_drain_parallel(workers, &b, &o);
     *bytes += b;
     *objects += o;
+    /* Most of what is reachable is marked now: the specials of objects
+     * found live are dealt with here, not in the final stop (the first
+     * round's drain takes what this queues). */
+    gm_specials_premark(w);
     for (int round = 0; round < MAX_RESCAN_ROUNDS; round++) {
         uint64_t written = gm_concurrent_rescan(w, false);
         *rescanned += written;

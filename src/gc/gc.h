@@ -237,6 +237,11 @@ void gm_gctrace_print(const gm_trace_cycle *c);
  * finalizer thread).  gm_specials_sweep drops the specials of the objects
  * that sweeping frees in s.  gm_specials_counts reports cumulative counts. */
 bool gm_specials_after_mark(gm_gcwork *w);
+/* While marking runs (collector thread): marks what the lists whose objects
+ * are all marked already keep alive, onto w, and notes them clean, so that
+ * gm_specials_after_mark leaves them alone (a program with many live
+ * finalizable objects then stops for its lists, not its records). */
+void gm_specials_premark(gm_gcwork *w);
 void gm_specials_after_cycle(void);
 void gm_specials_sweep(gm_span *s);
 /* fork: takes (lock) or releases every lock of the specials' files. */

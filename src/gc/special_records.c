@@ -193,6 +193,40 @@ static void reg_remove(gm_special_list *h) {
     gm_mutex_unlock(&reg_lock);
 }
 
+static gm_special_list_ref *snap;
+static size_t snap_cap;
+
+size_t gm_special_registry_snapshot(gm_special_list_ref **out) {
+    for (;;) {
+        gm_mutex_lock(&reg_lock);
+        size_t n = 0;
+        for (gm_special_list *l = gm_specials_registry; l; l = l->reg_next)
+            n++;
+        if (n <= snap_cap) {
+            size_t i = 0;
+            for (gm_special_list *l = gm_specials_registry; l; l = l->reg_next, i++)
+                snap[i] = (gm_special_list_ref){l, l->span};
+            gm_mutex_unlock(&reg_lock);
+            *out = snap;
+            return n;
+        }
+        gm_mutex_unlock(&reg_lock);
+        size_t cap = n * 2 > 1024 ? n * 2 : 1024;
+        gm_special_list_ref *bigger = gm_os_alloc(cap * sizeof *bigger);
+        if (!bigger) { /* no room for the copy: the final stop does it all */
+            *out = snap;
+            return 0;
+        }
+        if (snap) {
+            gm_os_free(snap, snap_cap * sizeof *snap);
+            atomic_fetch_sub_explicit(&gm_heap.meta, snap_cap * sizeof *snap, memory_order_relaxed);
+        }
+        atomic_fetch_add_explicit(&gm_heap.meta, cap * sizeof *bigger, memory_order_relaxed);
+        snap = bigger;
+        snap_cap = cap;
+    }
+}
+
 /* ------------------------------------------------------------------ lists */
 
 /* A span's specials lock, taken inside the fork gate (forkgate.c). */
@@ -230,6 +264,7 @@ void gm_special_list_release_if_empty(gm_span *s, gm_special_list *l) {
 }
 
 void gm_special_list_count(gm_special_list *l, gm_special *r, int d) {
+    l->clean_gen = 0; /* changed: the final stop looks at it again */
     if (r->kind == GM_SP_FINALIZER) {
         l->nfin += (uint32_t)d;
         if (r->mode == GM_FIN_NO_ORDER)

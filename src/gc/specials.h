@@ -83,6 +83,12 @@ typedef struct gm_special_list {
      * finalizers, NO_ORDER finalizers, finalizers and cleanups with an arg,
      * disappearing links. */
     uint32_t nfin, nnoorder, nargs, nlinks;
+    /* The concurrent pass (gm_specials_premark) found every record's object
+     * marked in the cycle this names, and marked what the records keep
+     * alive; any change to the list clears it (gm_special_list_count).  The
+     * final stop leaves such a list alone: its objects are still marked,
+     * so nothing on it can change. */
+    uint32_t clean_gen;
 } gm_special_list;
 
 /* A weak handle: a 16-byte noscan heap object (the address inside is not a
@@ -168,6 +174,16 @@ void gm_special_link(gm_span *s, gm_special *r, uintptr_t key);
 void gm_special_discard(gm_special *r);
 /* Unlinks r (predecessor prev) and discards it. */
 void gm_special_list_drop(gm_special_list *l, gm_special *prev, gm_special *r);
+/* The registry's lists and their spans, copied under its lock into a
+ * buffer the records file keeps; returns how many.  For the concurrent
+ * pass, on the collector's thread: a list may leave the registry (and its
+ * header be reused) once the lock is dropped, so each is checked against
+ * its span's list under the span's lock before use. */
+typedef struct gm_special_list_ref {
+    gm_special_list *list;
+    gm_span *span;
+} gm_special_list_ref;
+size_t gm_special_registry_snapshot(gm_special_list_ref **out);
 /* The first record of kind with key k, and the one before it. */
 gm_special *gm_special_list_find(gm_special_list *l, uintptr_t k, uint8_t kind, gm_special **prev_out);
 /* Checks a list's order and counts (GM_ASSERT builds only). */
