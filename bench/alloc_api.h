@@ -31,6 +31,9 @@
  *   ba_add_roots(lo,hi)  make malloc'd memory a root for collected peers
  *   ba_remove_roots(lo,hi)  and stop it being one
  *   ba_thread_create()   start a thread the collector knows about
+ *   ba_gc_cycles()       collected peers: cycles completed (bdwgc: timed)
+ *   ba_max_pause_since(k)  collected peers: the longest stop of the
+ *                        cycles since the k-th (as the pauses below)
  *   ba_print_gcstats()   at exit, two lines on stderr:
  *                          gcstats: num_gc=N max_pause_ns=M total_pause_ns=T
  *                          gcpauses_ns: P1 P2 ...
@@ -108,6 +111,27 @@ static inline void ba_print_gcstats(void)
     fprintf(stderr, "\n");
 }
 
+/* Cycles completed, and the longest stop of the cycles since cycle first
+ * (of the last 256). */
+static inline unsigned ba_gc_cycles(void)
+{
+    static gm_memstats st;
+    gm_read_memstats(&st);
+    return st.num_gc;
+}
+
+static inline uint64_t ba_max_pause_since(unsigned first)
+{
+    static gm_memstats st;
+    gm_read_memstats(&st);
+    uint64_t max = 0;
+    unsigned from = st.num_gc > 256 && st.num_gc - 256 > first ? st.num_gc - 256 : first;
+    for (unsigned k = from; k < st.num_gc; k++)
+        if (st.pause_ns[k % 256] > max)
+            max = st.pause_ns[k % 256];
+    return max;
+}
+
 /* ------------------------------------------------------------------------ */
 #elif defined(BENCH_BDWGC)
 
@@ -174,6 +198,19 @@ static inline void ba_remove_roots(void *lo, void *hi) { GC_remove_roots(lo, hi)
 static inline int ba_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
 {
     return GC_pthread_create(t, NULL, fn, arg);
+}
+
+/* Cycles timed so far, and the longest stop of those since cycle first
+ * (of the first BA_BDW_PAUSES). */
+static inline unsigned ba_gc_cycles(void) { return ba_bdw_npauses; }
+
+static inline uint64_t ba_max_pause_since(unsigned first)
+{
+    uint64_t max = 0;
+    for (unsigned k = first; k < ba_bdw_npauses; k++)
+        if (ba_bdw_pauses[k] > max)
+            max = ba_bdw_pauses[k];
+    return max;
 }
 
 static inline void ba_print_gcstats(void)

@@ -98,7 +98,8 @@ SIZES = {
     "full": {
         "alloc": ("1048576 5 1073741824", 60), "gcalloc": ("1048576 5 1", 4),
         "binarytrees": (21, 20), "holdup": (20, 20), "gcbench": ("18 16 500000 4 16", 1),
-        "finalizers": ("1000000 48 3", 2), "latency": ("200000 2000000 1024", 6),
+        "finalizers": ("1000000 48 3", 2), "finalizers_live": ("1000000 2048", 4),
+        "latency": ("200000 2000000 1024", 6),
         "spawn": (1000000, 2), "pingpong": (1000000, 2), "parked_g": (1000000, 5),
         "parked_many": (10000000, 40), "gcparked": ("100000 200 5", 5),
         "markheap": ([64, 256], 3), "stackheap": ("10000000 10000 1000", 3),
@@ -106,7 +107,8 @@ SIZES = {
     "quick": {
         "alloc": ("262144 3 67108864", 4), "gcalloc": ("1048576 3 1", 2),
         "binarytrees": (18, 3), "holdup": (18, 3), "gcbench": ("18 16 500000 4 16", 1),
-        "finalizers": ("1000000 48 1", 1), "latency": ("200000 1000000 1024", 3),
+        "finalizers": ("1000000 48 1", 1), "finalizers_live": ("1000000 1024", 3),
+        "latency": ("200000 1000000 1024", 3),
         "spawn": (100000, 1), "pingpong": (100000, 1), "parked_g": (100000, 1),
         "parked_many": None, "gcparked": ("100000 200 3", 3),
         "markheap": ([64, 256], 2), "stackheap": ("10000000 10000 1000", 2),
@@ -114,7 +116,8 @@ SIZES = {
     "smoke": {
         "alloc": ("16384 1 4194304", 1), "gcalloc": ("65536 1 1", 1),
         "binarytrees": (12, 1), "holdup": (12, 1), "gcbench": ("14 12 50000 4 12", 1),
-        "finalizers": ("20000 48 1", 1), "latency": ("5000 50000 1024", 1),
+        "finalizers": ("20000 48 1", 1), "finalizers_live": ("20000 64", 1),
+        "latency": ("5000 50000 1024", 1),
         "spawn": (10000, 1), "pingpong": (10000, 1), "parked_g": (10000, 1),
         "parked_many": None, "gcparked": ("2000 16 2", 1),
         "markheap": ([16], 1), "stackheap": ("100000 1000 50", 1),
@@ -163,6 +166,9 @@ def build_jobs(mode, only, client_names=None):
     add("gcbench", "", bt_peers, "gcbench", p, est, check_text(gcbench_expected(*p)))
     a, est = sz["finalizers"]
     add("finalizers", "", ["gomem", "bdwgc"], "finalizers", a.split(), est, check_tag("finalizers"))
+    a, est = sz["finalizers_live"]
+    add("finalizers", "live", ["gomem", "bdwgc"], "finalizers", ["live"] + a.split(), est,
+        check_tag("finalizers_live"))
     a, est = sz["latency"]
     add("latency", "", ["gomem", "bdwgc", "bdwgc-incr", "go"], "latency", a.split(), est,
         check_tag("latency"), sample=True)

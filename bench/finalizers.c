@@ -16,7 +16,20 @@
  *
  *   finalizers: peer=P n=N size=S best_s=T alloc_s=A finish_s=F finalized=K rounds=R
  *
- * and gcstats on stderr as the other benchmark programs.  Built as
+ * and gcstats on stderr as the other benchmark programs.
+ *
+ * Usage: finalizers-<peer> live [N [GARBAGE_MB]]   (1000000 1024)
+ *
+ * The stop with many finalizable objects alive: N 48-byte objects with a
+ * finalizer each stay reachable (from a heap array a global points to)
+ * while GARBAGE_MB of 64-byte objects are allocated and dropped, the
+ * collector pacing itself.  Then every live object must be intact and no
+ * finalizer may have run.  Reports the cycles that ran during the garbage
+ * phase and their longest stop:
+ *
+ *   finalizers_live: peer=P n=N garbage_mb=G cycles=C max_stop_ms=M
+ *
+ * Built as
  * finalizers-gomem (-DBENCH_GOMEM, libgomem.a) and finalizers-bdwgc
  * (-DBENCH_BDWGC, -lgc) by bench/finalizers.sh.
  */
@@ -69,7 +82,56 @@ __attribute__((noinline)) static void allocate(long n, size_t size) {
     }
 }
 
+static uint64_t **live_objects; /* a root: the collectors scan the data segment */
+
+__attribute__((noinline)) static void drop_garbage(long mb) {
+    for (long i = 0; i < (mb << 20) / 64; i++) {
+        uint64_t *p = ba_check(ba_alloc(64), 64);
+        p[0] = (uint64_t)i;
+        __asm__ __volatile__("" : : "r"(p) : "memory");
+    }
+}
+
+static int live_main(long n, long mb) {
+    live_objects = ba_check(ba_alloc((size_t)n * sizeof *live_objects), (size_t)n * sizeof *live_objects);
+    for (long i = 0; i < n; i++) {
+        uint64_t *p = ba_check(ba_alloc(48), 48);
+        p[0] = MAGIC;
+        p[1] = (uint64_t)i;
+        set_finalizer(p);
+        live_objects[i] = p;
+    }
+    unsigned first = ba_gc_cycles();
+    drop_garbage(mb);
+    scrub();
+    unsigned cycles = ba_gc_cycles() - first;
+    uint64_t max_stop = ba_max_pause_since(first);
+    long damaged = 0;
+    for (long i = 0; i < n; i++)
+        if (live_objects[i][0] != MAGIC || live_objects[i][1] != (uint64_t)i)
+            damaged++;
+    if (damaged || atomic_load(&finalized) || atomic_load(&bad)) {
+        fprintf(stderr, "%s: FAILED: %ld of %ld live objects damaged, %ld finalizers of live objects ran\n",
+                BENCH_PEER, damaged, n, atomic_load(&finalized));
+        return 1;
+    }
+    printf("finalizers_live: peer=%s n=%ld garbage_mb=%ld cycles=%u max_stop_ms=%.3f\n", BENCH_PEER, n, mb,
+           cycles, (double)max_stop / 1e6);
+    ba_print_gcstats();
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "live") == 0) {
+        long n = argc > 2 ? atol(argv[2]) : 1000000;
+        long mb = argc > 3 ? atol(argv[3]) : 1024;
+        if (n <= 0 || mb <= 0) {
+            fprintf(stderr, "usage: %s live [N [GARBAGE_MB]]\n", argv[0]);
+            return 2;
+        }
+        ba_init();
+        return live_main(n, mb);
+    }
     long n = argc > 1 ? atol(argv[1]) : 1000000;
     size_t size = argc > 2 ? (size_t)atol(argv[2]) : 48;
     int rounds = argc > 3 ? atoi(argv[3]) : 3;

@@ -214,6 +214,32 @@ def section_finalizers(rep, jobs, args):
     r = ratio(best.get("gomem"), best.get("bdwgc"))
     rep.target("finalizers", "finalizable objects allocated and finalized <= 1.0x bdwgc", r, 1.0,
                "gomem %s s, bdwgc %s s: %s" % (f(best.get("gomem"), 3), f(best.get("bdwgc"), 3), fr(r)))
+    section_finalizers_live(rep, jobs)
+
+
+def section_finalizers_live(rep, jobs):
+    figs = by_peer(jobs, "finalizers", "live")
+    if not figs:
+        return
+    args = next(iter(figs.values())).job.args
+    rows = ["### many live finalizable objects", "",
+            "`finalizers %s` (live objects, garbage MB): objects with a finalizer each stay reachable "
+            "while garbage is allocated; the cycles of the garbage phase and their longest stop "
+            "(gomem `pause_ns`, bdwgc timed from its stop events), median over runs (min-max).  Every "
+            "live object is checked intact and no finalizer may have run." % " ".join(args), "",
+            "| peer | cycles | longest stop ms |", "|---|---|---|"]
+    worst = {}
+    for peer, fg in figs.items():
+        if not fg.ok():
+            rows.append("| %s | %s | |" % (peer, missing_text(fg.job)))
+            continue
+        stops = fg.rec("finalizers_live", "max_stop_ms")
+        worst[peer] = stops[0]
+        rows.append("| %s | %s | %s |" % (peer, f(fg.rec("finalizers_live", "cycles")[0], 0), fspread(stops, 3)))
+    rep.sections.append("\n".join(rows))
+    rep.target("finalizers", "%s live finalizable objects: each GC stop <= 1 ms" % args[1], worst.get("gomem"), 1.0,
+               "gomem %s ms, bdwgc %s ms (the longest stop of the garbage phase)" %
+               (f(worst.get("gomem"), 3), f(worst.get("bdwgc"), 3)))
 
 
 def section_latency(rep, jobs, args):
