@@ -29,7 +29,10 @@
  * cycle, so none of its records can be queued, dropped or cleared.  So the
  * final stop costs the lists that hold unreachable or new objects, and a
  * walk of the registry's headers, not every record (1 M live finalizable
- * objects: 15-20 ms per stop before, 0.4-0.6 ms after).
+ * objects: 15-20 ms per stop before, 0.4-0.6 ms after).  The walk that
+ * checks the headers (reg_validate) gathers the lists that are not clean
+ * into todo, which both steps and the release of emptied lists go through;
+ * a few lists are done on this thread without waking the mark threads.
  *
  * Both steps run on every mark thread, each on its share of the registry's
  * lists (my_list), draining what it queued; step B's queued records are
@@ -66,15 +69,62 @@ GM_INLINE bool slot_marked(gm_span *s, uintptr_t idx) {
     return gm_span_marked(s, idx);
 }
 
+/* This cycle's mark for clean lists (gm_special_list.clean_gen): set anew
+ * by each concurrent pass and moved on when the final stop's steps end, so
+ * that no list is clean in a cycle that had no pass (a stop-the-world
+ * one). */
+static uint32_t clean_gen = 1;
+
+static void next_clean_gen(void) {
+    if (++clean_gen == 0)
+        clean_gen = 1;
+}
+
+GM_INLINE bool list_clean(const gm_special_list *l) {
+    return l->clean_gen == clean_gen;
+}
+
+static bool pending_work(gm_gcwork *w) {
+    return w->buf && w->buf->n > 0;
+}
+
+/* The lists the final stop's steps visit: those not noted clean, gathered
+ * by reg_validate in registry order (world stopped). */
+static gm_special_list **todo;
+static size_t ntodo, todo_cap;
+
+static void todo_add(gm_special_list *l) {
+    if (ntodo == todo_cap) {
+        size_t cap = todo_cap ? todo_cap * 2 : 1024;
+        gm_special_list **bigger = gm_os_alloc(cap * sizeof *bigger);
+        if (!bigger)
+            gm_fatal("out of memory for the collector's list of %zu finalizer and weak handle lists", cap);
+        if (todo) {
+            memcpy(bigger, todo, ntodo * sizeof *todo);
+            gm_os_free(todo, todo_cap * sizeof *todo);
+            atomic_fetch_sub_explicit(&gm_heap.meta, todo_cap * sizeof *todo, memory_order_relaxed);
+        }
+        atomic_fetch_add_explicit(&gm_heap.meta, cap * sizeof *bigger, memory_order_relaxed);
+        todo = bigger;
+        todo_cap = cap;
+    }
+    todo[ntodo++] = l;
+}
+
 /* Drops the lists whose span went away without telling us (a large object
- * released by gm_free before gm_free called gm_specials_free). */
+ * released by gm_free before gm_free called gm_specials_free), and gathers
+ * the others that are not clean into todo. */
 static void reg_validate(void) {
+    ntodo = 0;
     gm_special_list *l = gm_specials_registry, *next;
     for (; l; l = next) {
         next = l->reg_next;
         gm_span *s = l->span;
-        if (s->specials == l && atomic_load_explicit(&s->state, memory_order_acquire) == GM_SPAN_INUSE)
+        if (s->specials == l && atomic_load_explicit(&s->state, memory_order_acquire) == GM_SPAN_INUSE) {
+            if (!list_clean(l))
+                todo_add(l);
             continue;
+        }
         for (gm_special *r = l->first, *rn; r; r = rn) {
             rn = r->next;
             gm_special_discard(r);
@@ -110,21 +160,6 @@ GM_NO_SANITIZE static void scan_ignoring_self(gm_gcwork *w, uintptr_t base, uint
         if (gm_heap_range_contains(v) && (v < base || v >= base + size))
             gm_mark_value(w, v);
     }
-}
-
-/* This cycle's mark for clean lists (gm_special_list.clean_gen): set anew
- * by each concurrent pass and moved on when the final stop's steps end, so
- * that no list is clean in a cycle that had no pass (a stop-the-world
- * one). */
-static uint32_t clean_gen = 1;
-
-static void next_clean_gen(void) {
-    if (++clean_gen == 0)
-        clean_gen = 1;
-}
-
-GM_INLINE bool list_clean(const gm_special_list *l) {
-    return l->clean_gen == clean_gen;
 }
 
 /* One list, under its span's lock: if every record's object is marked (and
@@ -201,10 +236,9 @@ static void mark_list_roots(gm_gcwork *w, gm_special_list *l) {
  * also marks what the queued records hold. */
 static void mark_roots_job(gm_gcwork *w, int worker, int nworkers, void *ctx) {
     (void)ctx;
-    unsigned i = 0;
-    for (gm_special_list *l = gm_specials_registry; l; l = l->reg_next, i++)
-        if (my_list(i, worker, nworkers))
-            mark_list_roots(w, l);
+    for (size_t i = 0; i < ntodo; i++)
+        if (my_list((unsigned)i, worker, nworkers))
+            mark_list_roots(w, todo[i]);
     if (worker != 0)
         return;
     for (gm_special *r = gm_finq_first(); r; r = r->next) {
@@ -217,13 +251,24 @@ static void mark_roots_job(gm_gcwork *w, int worker, int nworkers, void *ctx) {
     }
 }
 
-/* Runs job on the mark threads, each then draining what it queued; what
- * they marked is added to w, for the collector's sum. */
-static void run_on_mark_threads(gm_gcwork *w, gm_mark_job job) {
+/* Fewer lists than this are done on this thread alone: waking the mark
+ * threads costs more. */
+#define PARALLEL_LISTS 64
+
+/* Runs job on the mark threads, each then draining what it queued, and
+ * adds what they marked to w, for the collector's sum; or, for a few
+ * lists, on this thread, leaving its grey work on w.  True if work is left
+ * on w for the collector to drain. */
+static bool run_on_mark_threads(gm_gcwork *w, gm_mark_job job) {
+    if (ntodo < PARALLEL_LISTS || gm_cfg.procs < 2) {
+        job(w, 0, 1, NULL);
+        return pending_work(w);
+    }
     uint64_t b, o;
     gm_mark_drain_parallel_job(gm_cfg.procs, job, NULL, &b, &o);
     w->marked_bytes += b;
     w->marked_objects += o;
+    return false;
 }
 
 /* Step A (the arg check, when on, first and alone: it drains after each
@@ -234,8 +279,7 @@ static bool mark_special_roots(gm_gcwork *w) {
         return false;
     if (gm_cfg.cleanupcheck) /* GOMEM_DEBUG=cleanupcheck=1 */
         check_args(w);
-    run_on_mark_threads(w, mark_roots_job);
-    return false;
+    return run_on_mark_threads(w, mark_roots_job);
 }
 
 /* Marks slot idx of s, which step B resurrects, without scanning it again:
@@ -311,15 +355,21 @@ static void drop_dangling_links(void) {
     for (gm_special_list *l = gm_specials_registry; l; l = l->reg_next) {
         if (!l->nlinks)
             continue;
+        bool was_clean = list_clean(l), dropped = false;
         gm_special *prev = NULL, *next;
         for (gm_special *r = l->first; r; r = next) {
             next = r->next;
             if (r->kind == GM_SP_LINK && !gm_is_marked((uintptr_t)r->arg)) {
                 gm_special_list_drop(l, prev, r);
+                dropped = true;
                 continue;
             }
             prev = r;
         }
+        /* A clean list changed here goes through step B too (a no-op on
+         * its records), so that the lists left empty are released. */
+        if (dropped && was_clean)
+            todo_add(l);
     }
 }
 
@@ -329,13 +379,11 @@ static gm_finq_batch decided[GM_MAX_WORKERS];
 /* Step B on one mark thread: its share of the lists. */
 static void decide_job(gm_gcwork *w, int worker, int nworkers, void *ctx) {
     (void)ctx;
-    unsigned i = 0;
-    for (gm_special_list *l = gm_specials_registry; l; l = l->reg_next, i++) {
-        if (!my_list(i, worker, nworkers))
+    for (size_t i = 0; i < ntodo; i++) {
+        if (!my_list((unsigned)i, worker, nworkers))
             continue;
-        gm_special_list_check(l);
-        if (!list_clean(l))
-            decide_span(w, l->span, l, &decided[worker]);
+        gm_special_list_check(todo[i]);
+        decide_span(w, todo[i]->span, todo[i], &decided[worker]);
     }
 }
 
@@ -344,17 +392,13 @@ static void decide_job(gm_gcwork *w, int worker, int nworkers, void *ctx) {
  * lists left empty. */
 static bool decide(gm_gcwork *w) {
     drop_dangling_links();
-    if (!gm_specials_registry)
-        return false;
-    run_on_mark_threads(w, decide_job);
+    bool more = run_on_mark_threads(w, decide_job);
     for (int i = 0; i < GM_MAX_WORKERS; i++)
         gm_finq_publish(&decided[i]);
-    gm_special_list *l = gm_specials_registry, *next;
-    for (; l; l = next) {
-        next = l->reg_next;
-        gm_special_list_release_if_empty(l->span, l);
-    }
-    return false;
+    for (size_t i = 0; i < ntodo; i++)
+        gm_special_list_release_if_empty(todo[i]->span, todo[i]);
+    ntodo = 0;
+    return more;
 }
 
 static int after_mark_step;
