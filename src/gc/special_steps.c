@@ -29,7 +29,7 @@
  * cycle, so none of its records can be queued, dropped or cleared.  So the
  * final stop costs the lists that hold unreachable or new objects, and a
  * walk of the registry's headers, not every record (1 M live finalizable
- * objects: 15-20 ms per stop before, 0.4-0.6 ms after).  The walk that
+ * objects: 15-20 ms per stop before, 0.2-0.45 ms after).  The walk that
  * checks the headers (reg_validate) gathers the lists that are not clean
  * into todo, which both steps and the release of emptied lists go through;
  * a few lists are done on this thread without waking the mark threads.
