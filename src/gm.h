@@ -128,6 +128,12 @@ void gm_os_release(void *p, size_t size);         /* give back the range */
 bool gm_os_dontneed(void *p, size_t size);        /* pages to zero, RSS down; false: kept */
 void *gm_os_alloc(size_t size);                   /* read/write, zeroed */
 void gm_os_free(void *p, size_t size);
+/* Makes the gm_os_alloc array *p of *cap elements of elem bytes (the first
+ * used of them kept) hold at least want: doubles it (first elements the
+ * first time), copies, frees the old one; adds what it grew by to
+ * *counted if not NULL.  False, and *p as it was, if out of memory. */
+bool gm_os_grow(void **p, size_t *cap, size_t used, size_t elem, size_t want, size_t first,
+                _Atomic uint64_t *counted);
 /* guard + size bytes, read/write and committed on touch, the lowest guard
  * bytes PROT_NONE; returns the start of the guard, NULL with errno. */
 void *gm_os_map_guarded(size_t guard, size_t size);

@@ -229,18 +229,9 @@ GM_API void gm_add_roots(void *lo, void *hi) {
         return;
     gm_ensure_init();
     gm_thread *self = roots_lock_take();
-    if (nuser_roots == cap_user_roots) {
-        size_t cap = cap_user_roots ? cap_user_roots * 2 : 64;
-        gm_range *n = gm_os_alloc(cap * sizeof(gm_range));
-        if (!n)
-            gm_fatal("out of memory growing the root table to %zu entries", cap);
-        if (user_roots) {
-            memcpy(n, user_roots, nuser_roots * sizeof(gm_range));
-            gm_os_free(user_roots, cap_user_roots * sizeof(gm_range));
-        }
-        user_roots = n;
-        cap_user_roots = cap;
-    }
+    if (!gm_os_grow((void **)&user_roots, &cap_user_roots, nuser_roots, sizeof *user_roots, nuser_roots + 1, 64,
+                    NULL))
+        gm_fatal("out of memory growing the root table beyond %zu entries", cap_user_roots);
     user_roots[nuser_roots++] = (gm_range){(uintptr_t)lo, (uintptr_t)hi};
     roots_lock_give(self);
 }

@@ -211,19 +211,12 @@ size_t gm_special_registry_snapshot(gm_special_list_ref **out) {
             return n;
         }
         gm_mutex_unlock(&reg_lock);
-        size_t cap = n * 2 > 1024 ? n * 2 : 1024;
-        gm_special_list_ref *bigger = gm_os_alloc(cap * sizeof *bigger);
-        if (!bigger) { /* no room for the copy: the final stop does it all */
+        /* Room for twice as many, so a registry growing meanwhile rarely
+         * sends us round again; out of memory, the final stop does it all. */
+        if (!gm_os_grow((void **)&snap, &snap_cap, 0, sizeof *snap, n * 2, 1024, &gm_heap.meta)) {
             *out = snap;
             return 0;
         }
-        if (snap) {
-            gm_os_free(snap, snap_cap * sizeof *snap);
-            atomic_fetch_sub_explicit(&gm_heap.meta, snap_cap * sizeof *snap, memory_order_relaxed);
-        }
-        atomic_fetch_add_explicit(&gm_heap.meta, cap * sizeof *bigger, memory_order_relaxed);
-        snap = bigger;
-        snap_cap = cap;
     }
 }
 

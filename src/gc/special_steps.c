@@ -94,20 +94,8 @@ static gm_special_list **todo;
 static size_t ntodo, todo_cap;
 
 static void todo_add(gm_special_list *l) {
-    if (ntodo == todo_cap) {
-        size_t cap = todo_cap ? todo_cap * 2 : 1024;
-        gm_special_list **bigger = gm_os_alloc(cap * sizeof *bigger);
-        if (!bigger)
-            gm_fatal("out of memory for the collector's list of %zu finalizer and weak handle lists", cap);
-        if (todo) {
-            memcpy(bigger, todo, ntodo * sizeof *todo);
-            gm_os_free(todo, todo_cap * sizeof *todo);
-            atomic_fetch_sub_explicit(&gm_heap.meta, todo_cap * sizeof *todo, memory_order_relaxed);
-        }
-        atomic_fetch_add_explicit(&gm_heap.meta, cap * sizeof *bigger, memory_order_relaxed);
-        todo = bigger;
-        todo_cap = cap;
-    }
+    if (!gm_os_grow((void **)&todo, &todo_cap, ntodo, sizeof *todo, ntodo + 1, 1024, &gm_heap.meta))
+        gm_fatal("out of memory for the collector's list of %zu finalizer and weak handle lists", ntodo + 1);
     todo[ntodo++] = l;
 }
 

@@ -12,6 +12,7 @@
  * (two kernel maps).
  */
 #include <errno.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -119,6 +120,27 @@ void *gm_os_alloc(size_t size) {
 
 void gm_os_free(void *p, size_t size) {
     munmap(p, size);
+}
+
+bool gm_os_grow(void **p, size_t *cap, size_t used, size_t elem, size_t want, size_t first,
+                _Atomic uint64_t *counted) {
+    if (want <= *cap)
+        return true;
+    size_t ncap = *cap ? *cap * 2 : first;
+    if (ncap < want)
+        ncap = want;
+    void *n = gm_os_alloc(ncap * elem);
+    if (!n)
+        return false;
+    if (*p) {
+        memcpy(n, *p, used * elem);
+        gm_os_free(*p, *cap * elem);
+    }
+    if (counted)
+        atomic_fetch_add_explicit(counted, (ncap - *cap) * elem, memory_order_relaxed);
+    *p = n;
+    *cap = ncap;
+    return true;
 }
 
 void *gm_os_map_guarded(size_t guard, size_t size) {
